@@ -1,0 +1,1 @@
+"""crmhub's domain: models, settings, rule engine, hook specs, dispatcher and state store."""

@@ -1,0 +1,292 @@
+"""The dispatcher: one event in, one outcome out, with the rule engine, the store and the CRM.
+
+Each event is handled in at most two store transactions:
+
+1. decide — duplicate check, rule engine, and either the final outcome (deferred, skipped,
+   queued behind earlier work) or a journal mark that a CRM write is starting (``in_flight``);
+2. record — after the CRM calls, the record, the outcome and the index entry, together.
+
+A session whose ``in_flight`` mark is found set again (a crash or an unknown outcome) is first
+reconciled with ``find_record_for_session`` so that a retry never makes a second record. Events
+the CRM could not take are kept as work, in arrival order per session, and later events of that
+session queue behind them; :meth:`Dispatcher.retry_queued` runs them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from crmhub.core.describe import describe_session, render_title
+from crmhub.core.errors import CrmError, PermanentCrmError, TransientCrmError, UnknownOutcomeError
+from crmhub.core.events import parse_event
+from crmhub.core.identity import end_user_key
+from crmhub.core.locks import KeyedLocks
+from crmhub.core.models import CrmRecord, Event, NewRecord, RecordQuery, Session, SessionNote
+from crmhub.core.outcomes import Outcome
+from crmhub.core.rules import Decision, SessionState, choose_target, closed_since, decide, needs_lookup, start_state
+from crmhub.core.session_types import SessionTypeCatalogue
+from crmhub.core.settings import Settings, load_settings
+from crmhub.core.store import Store, open_store
+from crmhub.core.tags import unique
+
+log = logging.getLogger("crmhub.dispatcher")
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """A session's current state and record, as :meth:`Dispatcher.session` reports it."""
+
+    session_id: str
+    state: SessionState
+    queued_events: int
+
+    def to_dict(self) -> dict[str, Any]:
+        state = self.state
+        return {
+            "session_id": self.session_id,
+            "channel": state.channel,
+            "assigned": state.assigned,
+            "connected": state.connected,
+            "consumer_messages": state.consumer_messages,
+            "finished": state.finished,
+            "record": state.record.to_dict() if state.record else None,
+            "queued_events": self.queued_events,
+        }
+
+
+class Dispatcher:
+    """Handles host events. Safe to call from several threads at once (see the README)."""
+
+    def __init__(self, settings: Settings, plugins: Any, store: Store):
+        self.settings = settings
+        self.rules = settings.record_creation
+        self.plugins = plugins
+        self.crm = plugins.hooks.for_crm(settings.crm)
+        self.client = self.crm.client(settings.crm_settings, settings.config_dir)
+        self.store = store
+        self.catalogue = SessionTypeCatalogue(settings.session_types)
+        self._locks = KeyedLocks()
+
+    @classmethod
+    def from_config(
+        cls,
+        source: str | os.PathLike[str] | Mapping[str, Any],
+        *,
+        plugins: Any = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> "Dispatcher":
+        """Build a dispatcher from a settings file path or an already-parsed mapping."""
+        from crmhub.plugins import load_plugins
+
+        plugins = plugins if plugins is not None else load_plugins(environ)
+        settings = load_settings(source, settings_schema_lookup(plugins.hooks), environ)
+        for warning in settings.warnings:
+            log.warning(warning)
+        return cls(settings, plugins, open_store(settings.store_url))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Dispatcher":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the host's API ------------------------------------------------------------------------
+
+    def handle(self, event: Mapping[str, Any]) -> Outcome:
+        """Handle one event; raise :class:`~crmhub.InvalidEvent` (nothing written) if malformed."""
+        parsed = parse_event(event)
+        with self._locks.hold(("session", parsed.session_id)):
+            return self._handle(parsed, dict(event), work_seq=None)
+
+    def session(self, session_id: str) -> SessionStatus | None:
+        """The session's current state and record, or None if no event of it was accepted."""
+        with self.store.transaction() as tx:
+            state = tx.get_session(session_id)
+            queued = len(tx.pending_work(session_id))
+        if state is None and not queued:
+            return None
+        return SessionStatus(session_id, state or SessionState({"id": session_id, "channel": "?"}), queued)
+
+    def retry_queued(self) -> list[Outcome]:
+        """Run queued events again, in arrival order per session; stop a session at its first
+        event the CRM still cannot take. Returns the outcome of every event that was run."""
+        with self.store.transaction() as tx:
+            work = tx.pending_work()
+        outcomes: list[Outcome] = []
+        blocked: set[str] = set()
+        for item in work:
+            if item.session_id in blocked:
+                continue
+            with self._locks.hold(("session", item.session_id)):
+                outcome = self._handle(parse_event(item.event), item.event, work_seq=item.seq)
+            outcomes.append(outcome)
+            if outcome.action == "queued":
+                blocked.add(item.session_id)
+        return outcomes
+
+    # --- one event -----------------------------------------------------------------------------
+
+    def _handle(self, event: Event, raw: dict[str, Any], work_seq: int | None) -> Outcome:
+        with self.store.transaction() as tx:
+            if work_seq is None:
+                first = tx.handled_outcome(event.id)
+                if first is not None:
+                    current = tx.get_session(event.session_id)
+                    return Outcome(
+                        event.id, event.session_id, "duplicate",
+                        f"event {event.id} was handled before (first outcome: {first['action']})",
+                        record=current.record if current else None,
+                    )
+                if tx.has_pending(event.session_id):
+                    outcome = Outcome(
+                        event.id, event.session_id, "queued",
+                        "queued behind earlier events of this session that wait for the CRM",
+                    )
+                    tx.enqueue(event.session_id, event.id, raw, error="")
+                    tx.mark_handled(event.id, event.session_id, outcome.to_dict())
+                    return outcome
+            state = tx.get_session(event.session_id) or start_state(event)
+            new_state, decision = decide(state, event, self.rules)
+            if decision.verdict != "record":
+                action = "deferred" if decision.verdict == "defer" else "skipped"
+                outcome = Outcome(event.id, event.session_id, action, decision.reason, record=new_state.record)
+                tx.put_session(event.session_id, new_state)
+                self._settle(tx, event, outcome, work_seq)
+                return outcome
+            session = new_state.session
+            key = end_user_key(session.end_user)
+            hint = tx.latest_record(key, session.leaf_queue.id) if key and session.leaf_queue else None
+            tx.put_session(event.session_id, replace(state, in_flight=True))
+
+        lock_key = ("end_user", key, session.leaf_queue.id) if key and session.leaf_queue else ("session", "-", event.session_id)
+        with self._locks.hold(lock_key):
+            return self._record(event, raw, state, new_state, decision, session, key, hint, work_seq)
+
+    def _record(
+        self, event: Event, raw: dict[str, Any], state: SessionState, new_state: SessionState,
+        decision: Decision, session: Session, key: str | None, hint: str | None, work_seq: int | None,
+    ) -> Outcome:
+        try:
+            record, action, reason = self._write_to_crm(event, state, new_state, decision, session, hint)
+        except TransientCrmError as error:
+            keep_mark = isinstance(error, UnknownOutcomeError) or state.in_flight
+            outcome = Outcome(
+                event.id, event.session_id, "queued",
+                f"{decision.reason}; the CRM could not be reached, the event will be retried",
+                error=str(error),
+            )
+            with self.store.transaction() as tx:
+                tx.put_session(event.session_id, replace(state, in_flight=keep_mark))
+                self._settle(tx, event, outcome, work_seq, raw=raw, error=str(error))
+            return outcome
+        except Exception as error:  # a permanent refusal, or a plugin bug: fail this event only
+            message = str(error) if isinstance(error, CrmError) else f"{type(error).__name__} in plugin {self.crm.plugin_name!r}: {error}"
+            if not isinstance(error, PermanentCrmError):
+                log.exception("plugin %s failed on event %s", self.crm.plugin_name, event.id)
+            outcome = Outcome(
+                event.id, event.session_id, "failed", f"{decision.reason}; the CRM refused the operation",
+                error=message,
+            )
+            with self.store.transaction() as tx:
+                tx.put_session(event.session_id, replace(new_state, in_flight=False))
+                self._settle(tx, event, outcome, work_seq, raw=raw, error=message, failed=True)
+            return outcome
+        outcome = Outcome(
+            event.id, event.session_id, action, reason, record=record, follow_up_of=record.follow_up_of
+        )
+        with self.store.transaction() as tx:
+            tx.put_session(event.session_id, replace(new_state, record=record, in_flight=False))
+            if key and session.leaf_queue:
+                tx.remember_record(key, session.leaf_queue.id, record.id, event.at)
+            self._settle(tx, event, outcome, work_seq)
+        return outcome
+
+    def _write_to_crm(
+        self, event: Event, state: SessionState, new_state: SessionState, decision: Decision,
+        session: Session, hint: str | None,
+    ) -> tuple[CrmRecord, str, str]:
+        """The CRM calls for a session that needs a record: (record, action, reason)."""
+        if state.in_flight:
+            existing = self.crm.find_record_for_session(self.client, session.id)
+            if existing is not None:
+                return existing, "created", f"{decision.reason}; record {existing.id} made by an earlier attempt was found and kept"
+        found = None
+        if needs_lookup(session, self.rules):
+            assert session.end_user is not None and session.leaf_queue is not None
+            query = RecordQuery(
+                end_user=session.end_user, leaf_queue=session.leaf_queue, at=event.at,
+                closed_since=closed_since(self.rules, event.at), hint=hint, session_id=session.id,
+            )
+            found = self.crm.find_open_record(self.client, query)
+        choice = choose_target(session, found, self.rules, event.at)
+        reason = f"{choice.reason}; {decision.reason}"
+        tags = self._tags(session)
+        if choice.target == "create":
+            new = NewRecord(
+                session=session,
+                title=render_title(session, self.rules, self.catalogue, new_state.first_event_at),
+                description=describe_session(session, self.catalogue, decision.reason),
+                tags=tuple(tags),
+                idempotency_key=f"crmhub-{session.id}",
+                at=event.at,
+            )
+            return self.crm.create_record(self.client, new), "created", reason
+        assert choice.record is not None
+        note = SessionNote(
+            session=session, text=describe_session(session, self.catalogue, decision.reason),
+            tags=tuple(tags), at=event.at, idempotency_key=f"crmhub-{session.id}",
+        )
+        if choice.target == "append":
+            return self.crm.append_session(self.client, choice.record, note), "appended", reason
+        record = self.crm.reopen(self.client, choice.record, note)
+        if record.follow_up_of:
+            return record, "created", f"{reason}; the CRM cannot reopen it, so a follow-up record was made"
+        return record, "reopened", reason
+
+    def _tags(self, session: Session) -> list[str]:
+        """Raw tags from every plugin; catalogue-pinned forms kept, the rest formatted by the CRM."""
+        pinned: dict[int, str] = {}
+        to_format: list[str] = []
+        raw = unique(self.plugins.hooks.session_tags(session, self.rules))
+        for position, tag in enumerate(raw):
+            form = self.catalogue.get(tag).tags.get(self.settings.crm) if tag in self.catalogue else None
+            if form:
+                pinned[position] = form
+            else:
+                to_format.append(tag)
+        formatted = iter(self.crm.format_tags(to_format) if to_format else [])
+        return unique(pinned[i] if i in pinned else next(formatted, "") for i in range(len(raw)))
+
+    @staticmethod
+    def _settle(
+        tx: Any, event: Event, outcome: Outcome, work_seq: int | None, *,
+        raw: dict[str, Any] | None = None, error: str | None = None, failed: bool = False,
+    ) -> None:
+        """Record an outcome, and what becomes of the event as work (kept, retried, done)."""
+        tx.mark_handled(event.id, event.session_id, outcome.to_dict())
+        if work_seq is not None:
+            if outcome.action == "queued":
+                tx.retry_later(work_seq, error or "")
+            elif failed:
+                tx.retry_later(work_seq, error or "", status="failed")
+            else:
+                tx.finish_work(work_seq)
+        elif outcome.action == "queued" or failed:
+            tx.enqueue(event.session_id, event.id, raw or event.raw, error or "", status="failed" if failed else "pending")
+
+
+def settings_schema_lookup(hooks: Any) -> Any:
+    """``crm → schema`` for :func:`load_settings`, None for a CRM no plugin provides."""
+    crms = hooks.crm_plugins()
+
+    def lookup(crm: str) -> Any:
+        return hooks.for_crm(crm).settings_schema() if crm in crms else None
+
+    return lookup

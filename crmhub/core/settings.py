@@ -1,0 +1,292 @@
+"""Loading and validating the settings file (SPEC sections 3, 4 and 7).
+
+Everything is checked at load time and every problem is reported at once, each under its dotted
+key: the TOML syntax, ``env:NAME`` references, ``[record_creation]`` (title template included),
+``[store]``, ``[session_types]`` and, through the plugin's own schema, ``[crm.KEY]``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+
+from crmhub.core.errors import SettingsError
+from crmhub.core.titles import DEFAULT_TITLE, TemplateError, TitleTemplate
+
+ENV_PREFIX = "env:"
+ABANDONED_CHAT_MODES = ("off", "all", "min_messages")
+DEFAULT_STORE_URL = "sqlite:///crmhub.db"
+
+
+@dataclass(frozen=True)
+class RecordCreationSettings:
+    """``[record_creation]`` with the defaults of SPEC section 7."""
+
+    append_to_open_record: bool = False
+    append_to_closed_within_days: int = 0
+    delay_call_until_connected: bool = False
+    delay_chat_until_consumer_messages: int = 0
+    create_for_abandoned_calls: bool = False
+    abandoned_chats: str = "off"
+    abandoned_chat_min_messages: int = 1
+    chat_short_abandon_seconds: int = 30
+    title: str = DEFAULT_TITLE
+    timezone: str = "UTC"
+    timestamp_format: str = "%Y-%m-%d %H:%M %Z"
+    add_session_type_tag: bool = False
+    add_platform_tag: bool = False
+    platform_tag: str = "UJET"
+
+    @property
+    def title_template(self) -> TitleTemplate:
+        return TitleTemplate(self.title)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole validated settings file."""
+
+    crm: str
+    crm_settings: Mapping[str, Any]
+    record_creation: RecordCreationSettings
+    store_url: str
+    session_types: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    config_dir: Path = Path(".")
+    warnings: tuple[str, ...] = ()
+
+
+def _defaults() -> RecordCreationSettings:
+    return RecordCreationSettings()
+
+
+def _boolean(default: bool) -> fields.Boolean:
+    """A TOML boolean: ``true``/``false`` only, not strings or numbers."""
+    return fields.Boolean(load_default=default, truthy={True}, falsy={False})
+
+
+class RecordCreationSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    _d = _defaults()
+    append_to_open_record = _boolean(_d.append_to_open_record)
+    append_to_closed_within_days = fields.Integer(
+        load_default=_d.append_to_closed_within_days, strict=True, validate=validate.Range(min=0)
+    )
+    delay_call_until_connected = _boolean(_d.delay_call_until_connected)
+    delay_chat_until_consumer_messages = fields.Integer(
+        load_default=_d.delay_chat_until_consumer_messages, strict=True, validate=validate.Range(min=0)
+    )
+    create_for_abandoned_calls = _boolean(_d.create_for_abandoned_calls)
+    abandoned_chats = fields.String(
+        load_default=_d.abandoned_chats, validate=validate.OneOf(ABANDONED_CHAT_MODES)
+    )
+    abandoned_chat_min_messages = fields.Integer(
+        load_default=_d.abandoned_chat_min_messages, strict=True, validate=validate.Range(min=1)
+    )
+    chat_short_abandon_seconds = fields.Integer(
+        load_default=_d.chat_short_abandon_seconds, strict=True, validate=validate.Range(min=0)
+    )
+    title = fields.String(load_default=_d.title)
+    timezone = fields.String(load_default=_d.timezone)
+    timestamp_format = fields.String(load_default=_d.timestamp_format)
+    add_session_type_tag = _boolean(_d.add_session_type_tag)
+    add_platform_tag = _boolean(_d.add_platform_tag)
+    platform_tag = fields.String(load_default=_d.platform_tag, validate=validate.Length(min=1))
+    del _d
+
+    @validates("title")
+    def _title(self, value: str, **_: Any) -> None:
+        try:
+            TitleTemplate(value)
+        except TemplateError as error:
+            raise ValidationError(str(error)) from None
+
+    @validates("timezone")
+    def _timezone(self, value: str, **_: Any) -> None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(f"unknown time zone {value!r} (an IANA name such as 'Europe/Berlin')") from None
+
+
+class SessionTypeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    channel = fields.String(required=True, validate=validate.OneOf(("call", "chat")))
+    label = fields.String(required=True, validate=validate.Length(min=1))
+    tags = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+
+
+class StoreSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    url = fields.String(
+        load_default=DEFAULT_STORE_URL,
+        validate=validate.Regexp(r"^(sqlite:///|postgres(ql)?://)", error="must start with sqlite:/// or postgresql://"),
+    )
+
+
+def _flatten(messages: Any, prefix: str) -> dict[str, list[str]]:
+    """marshmallow's nested error tree → ``{"a.b": ["problem", ...]}``."""
+    if isinstance(messages, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+            for k, v in _flatten(value, name).items():
+                flat.setdefault(k, []).extend(v)
+        return flat
+    if isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            return {prefix: [m.replace("Unknown field.", "unknown key") for m in messages]}
+        flat = {}
+        for item in messages:
+            for k, v in _flatten(item, prefix).items():
+                flat.setdefault(k, []).extend(v)
+        return flat
+    return {prefix: [str(messages)]}
+
+
+def resolve_env(value: Any, path: str, errors: dict[str, list[str]], environ: Mapping[str, str]) -> Any:
+    """Replace every ``"env:NAME"`` string with the variable's value; note each missing one."""
+    if isinstance(value, str) and value.startswith(ENV_PREFIX):
+        name = value[len(ENV_PREFIX):]
+        if name in environ:
+            return environ[name]
+        errors.setdefault(path, []).append(f"environment variable {name} is not set")
+        return None
+    if isinstance(value, Mapping):
+        return {k: resolve_env(v, f"{path}.{k}" if path else k, errors, environ) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_env(v, f"{path}[{i}]", errors, environ) for i, v in enumerate(value)]
+    return value
+
+
+def _store_url(url: str, config_dir: Path) -> str:
+    """Resolve a relative SQLite path against the settings file's folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix):
+        path = Path(url[len(prefix):])
+        if not path.is_absolute() and str(path) != ":memory:":
+            return prefix + str((config_dir / path).resolve())
+    return url
+
+
+def contradiction_warnings(rules: RecordCreationSettings) -> list[str]:
+    """Accepted but self-contradicting combinations, said in words (SPEC section 7)."""
+    warnings = []
+    if rules.delay_call_until_connected and rules.create_for_abandoned_calls:
+        warnings.append(
+            "record_creation: delay_call_until_connected and create_for_abandoned_calls are both on: "
+            "only calls connected to an agent get records, so abandoned calls get none"
+        )
+    if rules.append_to_closed_within_days and not rules.append_to_open_record:
+        warnings.append(
+            "record_creation: append_to_closed_within_days has no effect while "
+            "append_to_open_record is off"
+        )
+    return warnings
+
+
+SchemaLookup = Callable[[str], "Schema | None"]
+
+
+def load_settings(
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    plugin_schema: SchemaLookup | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Load settings from a TOML file path or an already-parsed mapping.
+
+    ``plugin_schema(crm)`` returns the CRM plugin's schema (None when no plugin has that key). For a
+    mapping, relative paths resolve against the current folder. All problems are raised together
+    as one :class:`SettingsError`.
+    """
+    environ = os.environ if environ is None else environ
+    errors: dict[str, list[str]] = {}
+    if isinstance(source, Mapping):
+        raw: Mapping[str, Any] = source
+        config_dir = Path.cwd()
+    else:
+        path = Path(source)
+        config_dir = path.resolve().parent
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError({"file": [f"settings file {str(path)!r} not found"]}) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise SettingsError({"file": [f"not valid TOML: {error}"]}) from None
+
+    data = resolve_env(raw, "", errors, environ)
+    for key in sorted(set(data) - {"crm", "record_creation", "store", "session_types"}):
+        errors.setdefault(key, []).append("unknown section")
+
+    crm_section = data.get("crm") or {}
+    crm = crm_section.get("plugin", "local")
+    if not isinstance(crm, str) or not crm:
+        errors.setdefault("crm.plugin", []).append("must be the name of an installed CRM plugin")
+        crm = ""
+
+    rules = RecordCreationSettings()
+    try:
+        loaded = RecordCreationSchema().load(data.get("record_creation") or {})
+        rules = RecordCreationSettings(**loaded)
+    except ValidationError as error:
+        for k, v in _flatten(error.messages, "record_creation").items():
+            errors.setdefault(k, []).extend(v)
+
+    store_url = DEFAULT_STORE_URL
+    try:
+        store_url = StoreSchema().load(data.get("store") or {})["url"]
+    except ValidationError as error:
+        for k, v in _flatten(error.messages, "store").items():
+            errors.setdefault(k, []).extend(v)
+
+    session_types: dict[str, Mapping[str, Any]] = {}
+    for name, entry in (data.get("session_types") or {}).items():
+        try:
+            session_types[name] = SessionTypeSchema().load(entry)
+        except ValidationError as error:
+            for k, v in _flatten(error.messages, f'session_types."{name}"').items():
+                errors.setdefault(k, []).extend(v)
+
+    crm_settings: Mapping[str, Any] = {}
+    section = {k: v for k, v in (crm_section.get(crm) or {}).items()} if crm else {}
+    for key, value in crm_section.items():
+        if key != "plugin" and not isinstance(value, Mapping):
+            errors.setdefault(f"crm.{key}", []).append("unknown key (CRM settings go in [crm.NAME])")
+    if crm and plugin_schema is not None:
+        schema = plugin_schema(crm)
+        if schema is None:
+            errors.setdefault("crm.plugin", []).append(
+                f"no installed plugin provides the CRM {crm!r} (see `crmhub plugins`)"
+            )
+        else:
+            try:
+                crm_settings = schema.load(section)
+            except ValidationError as error:
+                for k, v in _flatten(error.messages, f"crm.{crm}").items():
+                    errors.setdefault(k, []).extend(v)
+    else:
+        crm_settings = section
+
+    if errors:
+        raise SettingsError(errors)
+    return Settings(
+        crm=crm,
+        crm_settings=crm_settings,
+        record_creation=rules,
+        store_url=_store_url(store_url, config_dir),
+        session_types=session_types,
+        config_dir=config_dir,
+        warnings=tuple(contradiction_warnings(rules)),
+    )

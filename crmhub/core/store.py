@@ -1,0 +1,119 @@
+"""The state store contract: what the dispatcher keeps between events, and how.
+
+One :meth:`Store.transaction` per step of an event; everything written inside it is committed
+together or not at all. Backends (SQLite here, PostgreSQL for several instances) pass the same
+contract tests (``tests/test_store_contract.py``).
+
+What is kept:
+- each session's :class:`~crmhub.core.rules.SessionState` (JSON);
+- each handled event id with the outcome it got, so that a redelivery is answered ``duplicate``;
+- the index of the newest record per (end user, leaf queue): a hint for ``find_open_record``;
+- queued work: events waiting, in arrival order per session, for the CRM to be reachable again,
+  and failed ones kept for inspection.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from crmhub.core.models import CrmRecord
+from crmhub.core.rules import SessionState
+
+
+def state_to_json(state: SessionState) -> str:
+    data = asdict(state)
+    data["record"] = state.record.to_state() if state.record else None
+    data["first_event_at"] = state.first_event_at.isoformat() if state.first_event_at else None
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+def state_from_json(text: str) -> SessionState:
+    data = json.loads(text)
+    data["record"] = CrmRecord.from_state(data["record"]) if data.get("record") else None
+    data["first_event_at"] = datetime.fromisoformat(data["first_event_at"]) if data.get("first_event_at") else None
+    return SessionState(**data)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """An accepted event waiting for the CRM (``pending``) or refused by it (``failed``)."""
+
+    seq: int
+    session_id: str
+    event_id: str
+    event: dict[str, Any]
+    status: str
+    attempts: int
+    last_error: str | None
+
+
+class StoreTransaction(ABC):
+    """The operations available inside one transaction."""
+
+    @abstractmethod
+    def get_session(self, session_id: str) -> SessionState | None: ...
+
+    @abstractmethod
+    def put_session(self, session_id: str, state: SessionState) -> None: ...
+
+    @abstractmethod
+    def handled_outcome(self, event_id: str) -> dict[str, Any] | None:
+        """The outcome first given to this event id, or None if it was never handled."""
+
+    @abstractmethod
+    def mark_handled(self, event_id: str, session_id: str, outcome: dict[str, Any]) -> None:
+        """Remember (or update) the outcome of an event id."""
+
+    @abstractmethod
+    def latest_record(self, end_user_key: str, leaf_queue_id: str) -> str | None: ...
+
+    @abstractmethod
+    def remember_record(self, end_user_key: str, leaf_queue_id: str, record_id: str, at: datetime) -> None: ...
+
+    @abstractmethod
+    def enqueue(self, session_id: str, event_id: str, event: dict[str, Any], error: str, status: str = "pending") -> None:
+        """Keep an event as work for later (``pending``) or for inspection (``failed``)."""
+
+    @abstractmethod
+    def has_pending(self, session_id: str) -> bool: ...
+
+    @abstractmethod
+    def pending_work(self, session_id: str | None = None) -> list[WorkItem]:
+        """Pending items in arrival order (all sessions, or one)."""
+
+    @abstractmethod
+    def failed_work(self) -> list[WorkItem]: ...
+
+    @abstractmethod
+    def finish_work(self, seq: int) -> None:
+        """Remove a work item that has been handled."""
+
+    @abstractmethod
+    def retry_later(self, seq: int, error: str, status: str = "pending") -> None:
+        """Count a failed attempt on a work item (and move it to ``failed`` if asked)."""
+
+
+class Store(ABC):
+    """A durable store. Thread-safe: each thread gets its own connection."""
+
+    url: str
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+def open_store(url: str) -> Store:
+    """The backend for a store URL (``sqlite:///path``)."""
+    if url.startswith("sqlite:///"):
+        from crmhub.core.sqlite_store import SQLiteStore
+
+        return SQLiteStore(url)
+    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///PATH")
