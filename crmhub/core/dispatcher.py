@@ -22,7 +22,9 @@ from typing import Any
 
 from crmhub.core.describe import describe_session, render_title
 from crmhub.core.errors import CrmError, PermanentCrmError, TransientCrmError, UnknownOutcomeError
+from crmhub.core.dry_run import DryRunCrm
 from crmhub.core.events import parse_event
+from crmhub.core.facade import CrmHooks
 from crmhub.core.identity import end_user_key
 from crmhub.core.locks import KeyedLocks
 from crmhub.core.models import CrmRecord, Event, NewRecord, RecordQuery, Session, SessionNote
@@ -61,11 +63,13 @@ class SessionStatus:
 class Dispatcher:
     """Handles host events. Safe to call from several threads at once (see the README)."""
 
-    def __init__(self, settings: Settings, plugins: Any, store: Store):
+    def __init__(self, settings: Settings, plugins: Any, store: Store, *, dry_run: bool = False):
         self.settings = settings
         self.rules = settings.record_creation
         self.plugins = plugins
-        self.crm = plugins.hooks.for_crm(settings.crm)
+        real_crm = plugins.hooks.for_crm(settings.crm)
+        self.crm: CrmHooks | DryRunCrm = DryRunCrm(real_crm) if dry_run else real_crm
+        self.dry_run = dry_run
         self.client = self.crm.client(settings.crm_settings, settings.config_dir)
         self.store = store
         self.catalogue = SessionTypeCatalogue(settings.session_types)
@@ -78,15 +82,21 @@ class Dispatcher:
         *,
         plugins: Any = None,
         environ: Mapping[str, str] | None = None,
+        dry_run: bool = False,
     ) -> "Dispatcher":
-        """Build a dispatcher from a settings file path or an already-parsed mapping."""
+        """Build a dispatcher from a settings file path or an already-parsed mapping.
+
+        With ``dry_run`` the dispatcher decides on a throw-away copy of the store and sends no
+        write to the CRM (see :mod:`crmhub.core.dry_run`); outcomes carry the planned calls.
+        """
         from crmhub.plugins import load_plugins
 
         plugins = plugins if plugins is not None else load_plugins(environ)
         settings = load_settings(source, settings_schema_lookup(plugins.hooks), environ)
         for warning in settings.warnings:
             log.warning(warning)
-        return cls(settings, plugins, open_store(settings.store_url))
+        store = open_store(settings.store_url, scratch_copy=dry_run)
+        return cls(settings, plugins, store, dry_run=dry_run)
 
     def close(self) -> None:
         self.store.close()
@@ -198,8 +208,9 @@ class Dispatcher:
                 tx.put_session(event.session_id, replace(new_state, in_flight=False))
                 self._settle(tx, event, outcome, work_seq, raw=raw, error=message, failed=True)
             return outcome
+        extra = {"dry_run": True, "calls": self.crm.take_planned()} if isinstance(self.crm, DryRunCrm) else {}
         outcome = Outcome(
-            event.id, event.session_id, action, reason, record=record, follow_up_of=record.follow_up_of
+            event.id, event.session_id, action, reason, record=record, follow_up_of=record.follow_up_of, extra=extra
         )
         with self.store.transaction() as tx:
             tx.put_session(event.session_id, replace(new_state, record=record, in_flight=False))

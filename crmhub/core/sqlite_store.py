@@ -7,10 +7,12 @@ are serialised by SQLite's own lock, with a generous busy timeout.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -137,8 +139,22 @@ class SQLiteStore(Store):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._scratch: str | None = None
         with self.transaction():
             pass
+
+    @classmethod
+    def scratch_copy_of(cls, url: str) -> "SQLiteStore":
+        """A store in a temporary file holding a copy of ``url``'s data, deleted on close."""
+        folder = tempfile.mkdtemp(prefix="crmhub-scratch-")
+        target = Path(folder) / "state.db"
+        source = Path(url[len("sqlite:///"):])
+        if source.exists():
+            with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+                src.backup(dst)
+        store = cls("sqlite:///" + str(target))
+        store._scratch = folder
+        return store
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -169,3 +185,5 @@ class SQLiteStore(Store):
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)

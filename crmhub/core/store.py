@@ -110,10 +110,14 @@ class Store(ABC):
     def close(self) -> None: ...
 
 
-def open_store(url: str) -> Store:
-    """The backend for a store URL (``sqlite:///path``)."""
+def open_store(url: str, *, scratch_copy: bool = False) -> Store:
+    """The backend for a store URL (``sqlite:///path``).
+
+    With ``scratch_copy`` the store is a temporary copy of the one at ``url`` (for dry runs):
+    nothing written to it reaches the original, and it is deleted on :meth:`Store.close`.
+    """
     if url.startswith("sqlite:///"):
         from crmhub.core.sqlite_store import SQLiteStore
 
-        return SQLiteStore(url)
+        return SQLiteStore.scratch_copy_of(url) if scratch_copy else SQLiteStore(url)
     raise ValueError(f"unsupported store URL {url!r}: use sqlite:///PATH")
