@@ -62,7 +62,7 @@ def crm_name() -> str:
 
 
 @hookspec(firstresult=True)
-def crm_settings_schema() -> "marshmallow.Schema":
+def crm_settings_schema() -> marshmallow.Schema:
     """Return the marshmallow schema that validates this CRM's ``[crm.KEY]`` settings section.
 
     ``env:NAME`` values have already been replaced by the environment variable's value when the
@@ -92,7 +92,7 @@ def crm_client(settings: Mapping[str, Any], config_dir: Path) -> Any:
 
 
 @hookspec(firstresult=True)
-def find_open_record(client: Any, query: "RecordQuery") -> "CrmRecord | None":
+def find_open_record(client: Any, query: RecordQuery) -> CrmRecord | None:
     """Find the record a new session of this end user in this leaf queue should join.
 
     Candidates are the records this plugin created for ``query.end_user`` from
@@ -115,7 +115,7 @@ def find_open_record(client: Any, query: "RecordQuery") -> "CrmRecord | None":
 
 
 @hookspec(firstresult=True)
-def create_record(client: Any, record: "NewRecord") -> "CrmRecord":
+def create_record(client: Any, record: NewRecord) -> CrmRecord:
     """Create the record for a session.
 
     Set the title, description, tags, requester/customer (found or created from
@@ -137,7 +137,7 @@ def create_record(client: Any, record: "NewRecord") -> "CrmRecord":
 
 
 @hookspec(firstresult=True)
-def append_session(client: Any, record: "CrmRecord", note: "SessionNote") -> "CrmRecord":
+def append_session(client: Any, record: CrmRecord, note: SessionNote) -> CrmRecord:
     """Add a session to an open record: a private note/comment and the session's tags.
 
     Never change the record's title; add tags without removing the ones already there.
@@ -154,7 +154,7 @@ def append_session(client: Any, record: "CrmRecord", note: "SessionNote") -> "Cr
 
 
 @hookspec(firstresult=True)
-def reopen(client: Any, record: "CrmRecord", note: "SessionNote") -> "CrmRecord":
+def reopen(client: Any, record: CrmRecord, note: SessionNote) -> CrmRecord:
     """Set a closed record back to the CRM's default open status and add the session to it.
 
     Do both in one request where the CRM allows. Where the CRM cannot reopen the record (a closed
@@ -173,7 +173,7 @@ def reopen(client: Any, record: "CrmRecord", note: "SessionNote") -> "CrmRecord"
 
 
 @hookspec(firstresult=True)
-def find_record_for_session(client: Any, session_id: str) -> "CrmRecord | None":
+def find_record_for_session(client: Any, session_id: str) -> CrmRecord | None:
     """Find the record this plugin created for a session, by the session id written on it.
 
     Used to reconcile after :class:`UnknownOutcomeError`: if the record exists, crmhub adopts it
@@ -189,7 +189,7 @@ def find_record_for_session(client: Any, session_id: str) -> "CrmRecord | None":
 
 
 @hookspec(firstresult=True)
-def format_tags(tags: Sequence[str]) -> "list[str]":
+def format_tags(tags: Sequence[str]) -> list[str]:
     """Turn raw tag names (a session-type display name, the platform tag) into the CRM's form.
 
     Zendesk wants ``voice_inbound_ivr``, Kustomer ``Voice Inbound - IVR``, Freshdesk the name
@@ -205,7 +205,7 @@ def format_tags(tags: Sequence[str]) -> "list[str]":
 
 
 @hookspec
-def session_tags(session: "Session", settings: "RecordCreationSettings") -> "Sequence[str]":
+def session_tags(session: Session, settings: RecordCreationSettings) -> Sequence[str]:
     """Contribute raw tag names for a session; every plugin may take part.
 
     The results of all plugins are joined in plugin order, duplicates removed, and passed through
