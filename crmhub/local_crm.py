@@ -16,11 +16,12 @@ from typing import Any
 from marshmallow import RAISE, Schema, fields
 
 from crmhub.core import tags as tag_rules
+from crmhub.core.errors import PermanentCrmError
 from crmhub.core.hookspecs import hookimpl
 from crmhub.core.identity import end_user_key
 from crmhub.core.models import CrmRecord, NewRecord, RecordQuery, SessionNote
 from crmhub.core.rules import pick_record
-from crmhub.local_records import CRM_KEY, LocalRecords
+from crmhub.local_records import CRM_KEY, LocalRecords, UnknownRecord
 
 DEFAULT_PATH = "crmhub-records.db"
 
@@ -88,9 +89,12 @@ def reopen(client: LocalRecords, record: CrmRecord, note: SessionNote) -> CrmRec
 
 
 def _add(client: LocalRecords, record: CrmRecord, note: SessionNote, reopen: bool) -> CrmRecord:
-    updated = client.add_session(
-        record.id, session_id=note.session.id, text=note.text, tags=list(note.tags), at=note.at, reopen=reopen
-    )
+    try:
+        updated = client.add_session(
+            record.id, session_id=note.session.id, text=note.text, tags=list(note.tags), at=note.at, reopen=reopen
+        )
+    except UnknownRecord as error:  # deleted since it was found: no retry can help
+        raise PermanentCrmError(str(error)) from error
     return updated.to_crm_record()
 
 

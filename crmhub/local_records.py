@@ -202,8 +202,9 @@ class LocalRecords:
     def add_session(self, record_id: str, *, session_id: str, text: str, tags: list[str], at: datetime, reopen: bool) -> LocalRecord:
         """Add a note (once per session) and tags; set the status back to open if asked."""
         record = self.get(record_id)
-        merged = record.tags + [t for t in tags if t not in record.tags]
-        with self._write() as conn:
+        with self._write() as conn:  # read the tags inside the write lock: appends may race
+            current = json.loads(conn.execute("SELECT tags FROM records WHERE id = ?", (record.id,)).fetchone()[0])
+            merged = current + [t for t in tags if t not in current]
             conn.execute(
                 "INSERT INTO notes (record_id, session_id, text, at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (record_id, session_id) DO NOTHING",

@@ -100,6 +100,8 @@ def _trace(pm: pluggy.PluginManager) -> None:
         exception = outcome.exception
         if exception is not None:
             trace_log.info("%s raised %s: %s", hook_name, type(exception).__name__, exception)
+        elif hook_name == "crm_client":  # a client holds credentials: show only what it is
+            trace_log.info("%s returned a %s", hook_name, type(outcome.get_result()).__name__)
         else:
             trace_log.info("%s returned %r", hook_name, redact(outcome.get_result()))
 

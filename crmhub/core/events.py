@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from crmhub.core.errors import InvalidEvent
+from crmhub.core.schema_fields import Rfc3339DateTime, StrictBoolean
 from crmhub.core.models import CHANNELS, EVENT_TYPES, EndUser, Event, LeafQueue, Session
 
 MESSAGE_SENDERS = ("end_user", "agent", "system")
@@ -43,7 +44,7 @@ class SessionSchema(_Open):
     dialed_number = fields.String(allow_none=True)
     language = fields.String(allow_none=True)
     menu_path = fields.String(allow_none=True)
-    started_at = fields.AwareDateTime(allow_none=True)
+    started_at = Rfc3339DateTime(allow_none=True)
 
 
 class MessageSchema(_Open):
@@ -54,11 +55,11 @@ class MessageSchema(_Open):
 class EventSchema(_Open):
     id = fields.String(required=True, validate=validate.Length(min=1))
     type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
-    at = fields.AwareDateTime(required=True)
+    at = Rfc3339DateTime(required=True)
     session = fields.Nested(SessionSchema, required=True)
     agent = fields.Dict(allow_none=True)
     message = fields.Nested(MessageSchema, allow_none=True)
-    short = fields.Boolean(allow_none=True, truthy={True}, falsy={False})
+    short = StrictBoolean(allow_none=True)
 
     @validates_schema
     def _message_on_message_events(self, data: dict[str, Any], **_: Any) -> None:

@@ -39,24 +39,38 @@ class PluginHooks:
     def __init__(self, pm: pluggy.PluginManager):
         self.pm = pm
 
-    def crm_plugins(self) -> dict[str, object]:
-        """CRM key → the plugin object that declared it (first registered wins)."""
-        found: dict[str, object] = {}
+    def crm_providers(self) -> dict[str, list[object]]:
+        """CRM key → every plugin object that declares it, in registration order."""
+        found: dict[str, list[object]] = {}
         for impl in self.pm.hook.crm_name.get_hookimpls():
             name = impl.function()
             if isinstance(name, str) and name:
-                found.setdefault(name, impl.plugin)
+                found.setdefault(name, []).append(impl.plugin)
         return found
+
+    def crm_plugins(self) -> dict[str, object]:
+        """CRM key → the plugin that provides it (the first registered, where several claim it)."""
+        return {name: plugins[0] for name, plugins in self.crm_providers().items()}
 
     def plugin_name(self, plugin: object) -> str:
         return self.pm.get_name(plugin) or repr(plugin)
 
     def for_crm(self, crm: str) -> "CrmHooks":
         """The hooks of the CRM ``crm``: :class:`PluginError` if no plugin provides it."""
-        crms = self.crm_plugins()
-        if crm not in crms:
-            raise PluginError(f"no installed plugin provides the CRM {crm!r} (installed: {', '.join(sorted(crms)) or 'none'})")
-        return CrmHooks(self, crm, crms[crm], [p for name, p in crms.items() if p is not crms[crm]])
+        providers = self.crm_providers()
+        if crm not in providers:
+            raise PluginError(
+                f"no installed plugin provides the CRM {crm!r} (installed: {', '.join(sorted(providers)) or 'none'})"
+            )
+        if len(providers[crm]) > 1:
+            names = ", ".join(repr(self.plugin_name(p)) for p in providers[crm])
+            raise PluginError(
+                f"the CRM {crm!r} is provided by several plugins ({names}): disable all but one "
+                "with CRMHUB_DISABLE_PLUGINS"
+            )
+        chosen = providers[crm][0]
+        others = [p for plugins in providers.values() for p in plugins if p is not chosen]
+        return CrmHooks(self, crm, chosen, others)
 
     def session_tags(self, session: Session, settings: "RecordCreationSettings") -> list[str]:
         """Raw tag names from every plugin, in plugin order (pluggy calls the newest first)."""

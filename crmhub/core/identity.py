@@ -11,19 +11,25 @@ import phonenumbers
 from crmhub.core.models import EndUser
 
 
-def normalise_phone(number: str, default_region: str | None = None) -> str:
-    """E.164 form of ``number`` (``+14155550100``); digits with a ``+`` if it cannot be parsed.
+def e164(number: str, default_region: str | None = None) -> str | None:
+    """E.164 form of ``number`` (``+14155550100``), or None if it cannot be read as one.
 
     ``default_region`` (``"US"``) is used for numbers written without a country code.
     """
     try:
         parsed = phonenumbers.parse(number, default_region)
-        if phonenumbers.is_possible_number(parsed):
-            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     except phonenumbers.NumberParseException:
-        pass
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_phone(number: str, default_region: str | None = None) -> str:
+    """E.164 form of ``number``; digits with a ``+`` if it cannot be parsed (what a CRM search
+    for a number written without a country code is best given)."""
     digits = "".join(ch for ch in number if ch.isdigit())
-    return "+" + digits if digits else number.strip()
+    return e164(number, default_region) or ("+" + digits if digits else number.strip())
 
 
 def end_user_key(end_user: EndUser | None, default_region: str | None = None) -> str | None:
@@ -33,7 +39,11 @@ def end_user_key(end_user: EndUser | None, default_region: str | None = None) ->
     if end_user.id:
         return f"id:{end_user.id}"
     if end_user.phone:
-        return f"phone:{normalise_phone(end_user.phone, default_region)}"
+        number = e164(end_user.phone, default_region)
+        if number:
+            return f"phone:{number}"
+        # Not E.164: keep the digits apart, so they never pass for a real international number.
+        return "phone-digits:" + "".join(ch for ch in end_user.phone if ch.isdigit())
     if end_user.email:
         return f"email:{end_user.email.strip().lower()}"
     return None

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from crmhub.core.errors import SettingsError
+from crmhub.core.schema_fields import StrictBoolean, StrictInteger
 from crmhub.core.titles import DEFAULT_TITLE, TemplateError, TitleTemplate
 
 ENV_PREFIX = "env:"
@@ -66,9 +67,8 @@ def _defaults() -> RecordCreationSettings:
     return RecordCreationSettings()
 
 
-def _boolean(default: bool) -> fields.Boolean:
-    """A TOML boolean: ``true``/``false`` only, not strings or numbers."""
-    return fields.Boolean(load_default=default, truthy={True}, falsy={False})
+def _boolean(default: bool) -> StrictBoolean:
+    return StrictBoolean(load_default=default)
 
 
 class RecordCreationSchema(Schema):
@@ -77,22 +77,22 @@ class RecordCreationSchema(Schema):
 
     _d = _defaults()
     append_to_open_record = _boolean(_d.append_to_open_record)
-    append_to_closed_within_days = fields.Integer(
-        load_default=_d.append_to_closed_within_days, strict=True, validate=validate.Range(min=0)
+    append_to_closed_within_days = StrictInteger(
+        load_default=_d.append_to_closed_within_days, validate=validate.Range(min=0)
     )
     delay_call_until_connected = _boolean(_d.delay_call_until_connected)
-    delay_chat_until_consumer_messages = fields.Integer(
-        load_default=_d.delay_chat_until_consumer_messages, strict=True, validate=validate.Range(min=0)
+    delay_chat_until_consumer_messages = StrictInteger(
+        load_default=_d.delay_chat_until_consumer_messages, validate=validate.Range(min=0)
     )
     create_for_abandoned_calls = _boolean(_d.create_for_abandoned_calls)
     abandoned_chats = fields.String(
         load_default=_d.abandoned_chats, validate=validate.OneOf(ABANDONED_CHAT_MODES)
     )
-    abandoned_chat_min_messages = fields.Integer(
-        load_default=_d.abandoned_chat_min_messages, strict=True, validate=validate.Range(min=1)
+    abandoned_chat_min_messages = StrictInteger(
+        load_default=_d.abandoned_chat_min_messages, validate=validate.Range(min=1)
     )
-    chat_short_abandon_seconds = fields.Integer(
-        load_default=_d.chat_short_abandon_seconds, strict=True, validate=validate.Range(min=0)
+    chat_short_abandon_seconds = StrictInteger(
+        load_default=_d.chat_short_abandon_seconds, validate=validate.Range(min=0)
     )
     title = fields.String(load_default=_d.title)
     timezone = fields.String(load_default=_d.timezone)
@@ -132,7 +132,7 @@ class StoreSchema(Schema):
 
     url = fields.String(
         load_default=DEFAULT_STORE_URL,
-        validate=validate.Regexp(r"^(sqlite:///|postgres(ql)?://)", error="must start with sqlite:/// or postgresql://"),
+        validate=validate.Regexp(r"^sqlite:///.+", error="must be sqlite:///PATH"),
     )
 
 
@@ -225,12 +225,30 @@ def load_settings(
             raise SettingsError({"file": [f"settings file {str(path)!r} not found"]}) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise SettingsError({"file": [f"not valid TOML: {error}"]}) from None
+        except OSError as error:
+            raise SettingsError({"file": [f"cannot read {str(path)!r}: {error.strerror or error}"]}) from None
 
     data = resolve_env(raw, "", errors, environ)
+    unset_env_keys = set(errors)  # schemas would only add "may not be null" for these
+
+    def add(messages: Any, prefix: str) -> None:
+        for key, problems in _flatten(messages, prefix).items():
+            if key not in unset_env_keys:
+                errors.setdefault(key, []).extend(problems)
+
+    def table(mapping: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+        value = mapping.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            errors.setdefault(where, []).append("must be a table")
+            return {}
+        return value
+
     for key in sorted(set(data) - {"crm", "record_creation", "store", "session_types"}):
         errors.setdefault(key, []).append("unknown section")
 
-    crm_section = data.get("crm") or {}
+    crm_section = table(data, "crm", "crm")
     crm = crm_section.get("plugin", "local")
     if not isinstance(crm, str) or not crm:
         errors.setdefault("crm.plugin", []).append("must be the name of an installed CRM plugin")
@@ -238,32 +256,29 @@ def load_settings(
 
     rules = RecordCreationSettings()
     try:
-        loaded = RecordCreationSchema().load(data.get("record_creation") or {})
-        rules = RecordCreationSettings(**loaded)
+        rules = RecordCreationSettings(**RecordCreationSchema().load(table(data, "record_creation", "record_creation")))
     except ValidationError as error:
-        for k, v in _flatten(error.messages, "record_creation").items():
-            errors.setdefault(k, []).extend(v)
+        add(error.messages, "record_creation")
 
     store_url = DEFAULT_STORE_URL
     try:
-        store_url = StoreSchema().load(data.get("store") or {})["url"]
+        store_url = StoreSchema().load(table(data, "store", "store"))["url"]
     except ValidationError as error:
-        for k, v in _flatten(error.messages, "store").items():
-            errors.setdefault(k, []).extend(v)
+        add(error.messages, "store")
 
     session_types: dict[str, Mapping[str, Any]] = {}
-    for name, entry in (data.get("session_types") or {}).items():
+    for name in table(data, "session_types", "session_types"):
+        where = f'session_types."{name}"'
         try:
-            session_types[name] = SessionTypeSchema().load(entry)
+            session_types[name] = SessionTypeSchema().load(table(data["session_types"], name, where))
         except ValidationError as error:
-            for k, v in _flatten(error.messages, f'session_types."{name}"').items():
-                errors.setdefault(k, []).extend(v)
+            add(error.messages, where)
 
     crm_settings: Mapping[str, Any] = {}
-    section = {k: v for k, v in (crm_section.get(crm) or {}).items()} if crm else {}
     for key, value in crm_section.items():
         if key != "plugin" and not isinstance(value, Mapping):
             errors.setdefault(f"crm.{key}", []).append("unknown key (CRM settings go in [crm.NAME])")
+    section = table(crm_section, crm, f"crm.{crm}") if crm else {}
     if crm and plugin_schema is not None:
         schema = plugin_schema(crm)
         if schema is None:
@@ -274,8 +289,7 @@ def load_settings(
             try:
                 crm_settings = schema.load(section)
             except ValidationError as error:
-                for k, v in _flatten(error.messages, f"crm.{crm}").items():
-                    errors.setdefault(k, []).extend(v)
+                add(error.messages, f"crm.{crm}")
     else:
         crm_settings = section
 

@@ -63,7 +63,7 @@ class StoreTransaction(ABC):
 
     @abstractmethod
     def handled_outcome(self, event_id: str) -> dict[str, Any] | None:
-        """The outcome first given to this event id, or None if it was never handled."""
+        """The outcome last recorded for this event id, or None if it was never handled."""
 
     @abstractmethod
     def mark_handled(self, event_id: str, session_id: str, outcome: dict[str, Any]) -> None:
