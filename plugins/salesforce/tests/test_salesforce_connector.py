@@ -1,0 +1,24 @@
+"""The standard connector suite, over recorded Salesforce REST exchanges (fixtures/suite)."""
+
+from pathlib import Path
+
+import crmhub_salesforce.plugin
+from crmhub.testing import ConnectorSuite
+
+
+class TestSalesforceConnector(ConnectorSuite):
+    plugin = crmhub_salesforce.plugin
+    settings = {
+        "client_id": "test-client-id",
+        "client_secret": "test-client-secret",
+        "login_url": "https://acme.my.salesforce.com",
+        "person_external_id_field": "Crmhub_End_User_Id__c",
+    }
+    fixtures_dir = Path(__file__).parent / "fixtures" / "suite"
+    raw_tags = ["Voice Inbound (IVR)", "UJET"]
+    expected_tags = ["Voice Inbound (IVR)", "UJET"]
+    open_record_id = "500Hu00000Crm01AAA"
+    closed_record_id = "500Hu00000Crm02AAA"
+    missing_record_id = "500Hu00000Gone9AAA"
+    open_record_crm_status = "Working"
+    closed_record_crm_status = "Closed"
