@@ -14,14 +14,26 @@ from crmhub.core.models import EndUser
 def e164(number: str, default_region: str | None = None) -> str | None:
     """E.164 form of ``number`` (``+14155550100``), or None if it cannot be read as one.
 
-    ``default_region`` (``"US"``) is used for numbers written without a country code.
+    ``default_region`` (``"US"``) is used for numbers written without a country code. Without
+    one, a number written without ``+`` is read as international digits (``1-415-555-0100``)
+    only when that gives a valid number, so that a national number never passes for a foreign one.
     """
     try:
         parsed = phonenumbers.parse(number, default_region)
+        return _formatted(parsed) if phonenumbers.is_possible_number(parsed) else None
     except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
+        pass
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if default_region is None and digits:
+        try:
+            parsed = phonenumbers.parse("+" + digits, None)
+        except phonenumbers.NumberParseException:
+            return None
+        return _formatted(parsed) if phonenumbers.is_valid_number(parsed) else None
+    return None
+
+
+def _formatted(parsed: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
