@@ -18,7 +18,7 @@ from marshmallow import RAISE, Schema, fields
 from crmhub.core import tags as tag_rules
 from crmhub.core.errors import PermanentCrmError
 from crmhub.core.hookspecs import hookimpl
-from crmhub.core.identity import end_user_key
+from crmhub.core.identity import end_user_key, end_user_keys
 from crmhub.core.models import CrmRecord, NewRecord, RecordQuery, SessionNote
 from crmhub.core.rules import pick_record
 from crmhub.local_records import CRM_KEY, LocalRecords, UnknownRecord
@@ -71,7 +71,7 @@ def create_record(client: LocalRecords, record: NewRecord) -> CrmRecord:
         description=record.description,
         tags=list(record.tags),
         end_user=session.end_user.to_dict() if session.end_user else None,
-        end_user_key=end_user_key(session.end_user),
+        end_user_keys=end_user_keys(session.end_user),
         leaf_queue_id=session.leaf_queue.id if session.leaf_queue else None,
         at=record.at,
     )

@@ -36,7 +36,11 @@ CREATE TABLE IF NOT EXISTS records (
     closed_at TEXT,
     follow_up_of TEXT
 );
-CREATE INDEX IF NOT EXISTS records_by_user_queue ON records (end_user_key, leaf_queue_id);
+CREATE TABLE IF NOT EXISTS record_keys (
+    key TEXT NOT NULL,
+    record_id INTEGER NOT NULL REFERENCES records (id),
+    PRIMARY KEY (key, record_id)
+);
 CREATE TABLE IF NOT EXISTS notes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     record_id INTEGER NOT NULL REFERENCES records (id),
@@ -174,19 +178,22 @@ class LocalRecords:
         return self._load(rows)[0] if rows else None
 
     def candidates(self, end_user_key: str, leaf_queue_id: str) -> list[LocalRecord]:
+        """Records from this leaf queue whose end user was known by ``end_user_key`` (any of their keys)."""
         rows = self._conn().execute(
-            f"SELECT {self._COLUMNS} FROM records WHERE end_user_key = ? AND leaf_queue_id = ?",
-            (end_user_key, leaf_queue_id),
+            f"SELECT {self._COLUMNS} FROM records WHERE leaf_queue_id = ? "
+            "AND id IN (SELECT record_id FROM record_keys WHERE key = ?)",
+            (leaf_queue_id, end_user_key),
         ).fetchall()
         return self._load(rows)
 
     def create(
         self, *, session_id: str, title: str, description: str, tags: list[str], end_user: dict[str, Any] | None,
-        end_user_key: str | None, leaf_queue_id: str | None, at: datetime, follow_up_of: str | None = None,
+        end_user_keys: list[str], leaf_queue_id: str | None, at: datetime, follow_up_of: str | None = None,
     ) -> LocalRecord:
         """Create a record; a second create for the same session returns the first (idempotent)."""
+        end_user_key = end_user_keys[0] if end_user_keys else None
         with self._write() as conn:
-            conn.execute(
+            created = conn.execute(
                 "INSERT INTO records (session_id, title, description, status, tags, end_user, end_user_key, "
                 "leaf_queue_id, created_at, follow_up_of) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (session_id) DO NOTHING",
@@ -195,6 +202,11 @@ class LocalRecords:
                     end_user_key, leaf_queue_id, at.isoformat(), follow_up_of,
                 ),
             )
+            if created.rowcount:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO record_keys (key, record_id) VALUES (?, ?)",
+                    [(key, created.lastrowid) for key in end_user_keys],
+                )
         found = self.by_session(session_id)
         assert found is not None
         return found

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from crmhub.core.describe import describe_session, render_title
-from crmhub.core.errors import CrmError, PermanentCrmError, TransientCrmError, UnknownOutcomeError
+from crmhub.core.errors import CrmError, TransientCrmError, UnknownOutcomeError
 from crmhub.core.dry_run import DryRunCrm
 from crmhub.core.events import parse_event
 from crmhub.core.facade import CrmHooks
@@ -163,71 +163,107 @@ class Dispatcher:
                     tx.mark_handled(event.id, event.session_id, outcome.to_dict())
                     return outcome
             state = tx.get_session(event.session_id) or start_state(event)
-            new_state, decision = decide(state, event, self.rules)
-            if decision.verdict != "record":
-                action = "deferred" if decision.verdict == "defer" else "skipped"
-                outcome = Outcome(event.id, event.session_id, action, decision.reason, record=new_state.record)
-                tx.put_session(event.session_id, new_state)
-                self._settle(tx, event, outcome, work_seq)
-                return outcome
-            session = new_state.session
-            key = end_user_key(session.end_user)
-            hint = tx.latest_record(key, session.leaf_queue.id) if key and session.leaf_queue else None
-            tx.put_session(event.session_id, replace(state, in_flight=True))
+            if not state.in_flight:
+                new_state, decision = decide(state, event, self.rules)
+                if decision.verdict != "record":
+                    action = "deferred" if decision.verdict == "defer" else "skipped"
+                    outcome = Outcome(event.id, event.session_id, action, decision.reason, record=new_state.record)
+                    tx.put_session(event.session_id, new_state)
+                    self._settle(tx, event, outcome, work_seq)
+                    return outcome
+                session = new_state.session
+                key = end_user_key(session.end_user)
+                hint = tx.latest_record(key, session.leaf_queue.id) if key and session.leaf_queue else None
+                tx.put_session(event.session_id, replace(state, in_flight=True))
 
+        if state.in_flight:  # an earlier CRM write's result was lost: settle it first
+            return self._reconcile(event, raw, state, work_seq)
         lock_key = ("end_user", key, session.leaf_queue.id) if key and session.leaf_queue else ("session", "-", event.session_id)
         with self._locks.hold(lock_key):
-            return self._record(event, raw, state, new_state, decision, session, key, hint, work_seq)
-
-    def _record(
-        self, event: Event, raw: dict[str, Any], state: SessionState, new_state: SessionState,
-        decision: Decision, session: Session, key: str | None, hint: str | None, work_seq: int | None,
-    ) -> Outcome:
-        try:
-            record, action, reason = self._write_to_crm(event, state, new_state, decision, session, hint)
-        except TransientCrmError as error:
-            keep_mark = isinstance(error, UnknownOutcomeError) or state.in_flight
-            outcome = Outcome(
-                event.id, event.session_id, "queued",
-                f"{decision.reason}; the CRM could not be reached, the event will be retried",
-                error=str(error),
-            )
-            with self.store.transaction() as tx:
-                tx.put_session(event.session_id, replace(state, in_flight=keep_mark))
-                self._settle(tx, event, outcome, work_seq, raw=raw, error=str(error))
-            return outcome
-        except Exception as error:  # a permanent refusal, or a plugin bug: fail this event only
-            message = str(error) if isinstance(error, CrmError) else f"{type(error).__name__} in plugin {self.crm.plugin_name!r}: {error}"
-            if not isinstance(error, PermanentCrmError):
-                log.exception("plugin %s failed on event %s", self.crm.plugin_name, event.id)
-            outcome = Outcome(
-                event.id, event.session_id, "failed", f"{decision.reason}; the CRM refused the operation",
-                error=message,
-            )
-            with self.store.transaction() as tx:
-                tx.put_session(event.session_id, replace(new_state, in_flight=False))
-                self._settle(tx, event, outcome, work_seq, raw=raw, error=message, failed=True)
-            return outcome
+            try:
+                record, action, reason = self._write_to_crm(event, new_state, decision, session, hint)
+            except Exception as error:
+                return self._not_written(event, raw, state, new_state, decision.reason, error, work_seq)
         extra = {"dry_run": True, "calls": self.crm.take_planned()} if isinstance(self.crm, DryRunCrm) else {}
         outcome = Outcome(
             event.id, event.session_id, action, reason, record=record, follow_up_of=record.follow_up_of, extra=extra
         )
+        self._keep_record(event, new_state, record, outcome, work_seq)
+        return outcome
+
+    def _reconcile(self, event: Event, raw: dict[str, Any], state: SessionState, work_seq: int | None) -> Outcome:
+        """Find the record a lost create may have made, before anything else happens to the session.
+
+        Found: the session adopts it, and this event is decided as if it had been there (the event
+        that was due a record reports ``created``). Not found: the mark is cleared and the event is
+        handled afresh. The CRM cannot answer: the event waits (``queued``) or fails, mark kept.
+        """
+        settled = replace(state, in_flight=False)
+        try:
+            existing = self.crm.find_record_for_session(self.client, event.session_id)
+        except Exception as error:
+            return self._not_written(event, raw, state, state, "a lost CRM answer must be reconciled first", error, work_seq)
+        if existing is None:
+            with self.store.transaction() as tx:
+                tx.put_session(event.session_id, settled)
+            return self._handle(event, raw, work_seq)
+        new_state, decision = decide(settled, event, self.rules)
+        found = f"record {existing.id}, made by an earlier attempt whose answer was lost, was found and kept"
+        if decision.verdict == "record":
+            outcome = Outcome(event.id, event.session_id, "created", f"{decision.reason}; {found}", record=existing)
+        else:
+            outcome = Outcome(event.id, event.session_id, "skipped", f"the session already has {found}", record=existing)
+        self._keep_record(event, new_state, existing, outcome, work_seq)
+        return outcome
+
+    def _keep_record(
+        self, event: Event, new_state: SessionState, record: CrmRecord, outcome: Outcome, work_seq: int | None
+    ) -> None:
+        """Commit the session's record, the outcome and the index entry together."""
+        session = new_state.session
+        key = end_user_key(session.end_user)
         with self.store.transaction() as tx:
             tx.put_session(event.session_id, replace(new_state, record=record, in_flight=False))
             if key and session.leaf_queue:
                 tx.remember_record(key, session.leaf_queue.id, record.id, event.at)
             self._settle(tx, event, outcome, work_seq)
+
+    def _not_written(
+        self, event: Event, raw: dict[str, Any], state: SessionState, new_state: SessionState, why: str,
+        error: Exception, work_seq: int | None,
+    ) -> Outcome:
+        """The CRM did not (knowingly) do the work: queue the event or fail it, keeping any lost-write mark.
+
+        A transient failure leaves the session as it was before the event, which waits in the queue;
+        a permanent one applies the event to the session and keeps it as failed work.
+        """
+        lost_write = state.in_flight or isinstance(error, UnknownOutcomeError)
+        if isinstance(error, TransientCrmError):
+            outcome = Outcome(
+                event.id, event.session_id, "queued", f"{why}; the CRM could not be reached, the event will be retried",
+                error=str(error),
+            )
+            with self.store.transaction() as tx:
+                tx.put_session(event.session_id, replace(state, in_flight=lost_write))
+                self._settle(tx, event, outcome, work_seq, raw=raw, error=str(error))
+            return outcome
+        if isinstance(error, CrmError):
+            message = str(error)
+        else:  # a plugin bug: fail this event only, and say whose
+            message = f"{type(error).__name__} in plugin {self.crm.plugin_name!r}: {error}"
+            log.exception("plugin %s failed on event %s", self.crm.plugin_name, event.id)
+        outcome = Outcome(
+            event.id, event.session_id, "failed", f"{why}; the CRM refused the operation", error=message
+        )
+        with self.store.transaction() as tx:
+            tx.put_session(event.session_id, replace(new_state, in_flight=lost_write))
+            self._settle(tx, event, outcome, work_seq, raw=raw, error=message, failed=True)
         return outcome
 
     def _write_to_crm(
-        self, event: Event, state: SessionState, new_state: SessionState, decision: Decision,
-        session: Session, hint: str | None,
+        self, event: Event, new_state: SessionState, decision: Decision, session: Session, hint: str | None
     ) -> tuple[CrmRecord, str, str]:
         """The CRM calls for a session that needs a record: (record, action, reason)."""
-        if state.in_flight:
-            existing = self.crm.find_record_for_session(self.client, session.id)
-            if existing is not None:
-                return existing, "created", f"{decision.reason}; record {existing.id} made by an earlier attempt was found and kept"
         found = None
         if needs_lookup(session, self.rules):
             assert session.end_user is not None and session.leaf_queue is not None
@@ -258,7 +294,10 @@ class Dispatcher:
             return self.crm.append_session(self.client, choice.record, note), "appended", reason
         record = self.crm.reopen(self.client, choice.record, note)
         if record.follow_up_of:
-            return record, "created", f"{reason}; the CRM cannot reopen it, so a follow-up record was made"
+            return record, "created", (
+                f"new follow-up record of record {record.follow_up_of}, which is closed and cannot be "
+                f"reopened in the CRM (rule 2); {decision.reason}"
+            )
         return record, "reopened", reason
 
     def _tags(self, session: Session) -> list[str]:

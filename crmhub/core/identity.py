@@ -44,18 +44,28 @@ def normalise_phone(number: str, default_region: str | None = None) -> str:
     return e164(number, default_region) or ("+" + digits if digits else number.strip())
 
 
-def end_user_key(end_user: EndUser | None, default_region: str | None = None) -> str | None:
-    """``id:…``, ``phone:+…`` or ``email:…``; None for an anonymous session."""
+def end_user_keys(end_user: EndUser | None, default_region: str | None = None) -> list[str]:
+    """Every key the end user can be known by, strongest first: ``id:…``, ``phone:+…``, ``email:…``.
+
+    A record remembers all of them; a later session is matched by its own strongest key, so a
+    caller known only by phone finds the record made when the app also sent their id.
+    """
     if end_user is None:
-        return None
+        return []
+    keys = []
     if end_user.id:
-        return f"id:{end_user.id}"
+        keys.append(f"id:{end_user.id}")
     if end_user.phone:
         number = e164(end_user.phone, default_region)
-        if number:
-            return f"phone:{number}"
         # Not E.164: keep the digits apart, so they never pass for a real international number.
-        return "phone-digits:" + "".join(ch for ch in end_user.phone if ch.isdigit())
+        keys.append(f"phone:{number}" if number else "phone-digits:" + "".join(c for c in end_user.phone if c.isdigit()))
     if end_user.email:
-        return f"email:{end_user.email.strip().lower()}"
-    return None
+        keys.append(f"email:{end_user.email.strip().lower()}")
+    return keys
+
+
+def end_user_key(end_user: EndUser | None, default_region: str | None = None) -> str | None:
+    """The key a session's end user is matched by (``id:…``, else ``phone:+…``, else ``email:…``);
+    None for an anonymous session."""
+    keys = end_user_keys(end_user, default_region)
+    return keys[0] if keys else None

@@ -99,7 +99,7 @@ def decide(state: SessionState, event: Event, rules: RecordCreationSettings) -> 
     if state.record is not None:
         return observe(state, event), Decision("skip", f"the session already has record {state.record.id}")
     if state.finished:
-        return state, Decision("skip", f"arrived after the session {state.finished}")
+        return state, Decision("skip", "arrived after the session ended")
     new = observe(state, event)
     if state.channel == "call":
         return new, _decide_call(new, event, rules)
@@ -181,13 +181,14 @@ def pick_record(candidates: Iterable[CrmRecord], closed_since: datetime | None) 
     """Among an end user's records from one leaf queue: the newest open one; else, when rule 2
     is on, the one closed most recently at or after ``closed_since``; else None.
 
-    "Newest" compares ``created_at`` (records without one sort oldest), then the id, so that the
-    choice is the same whatever order the CRM listed them in.
+    "Newest" compares ``created_at`` (records without one sort oldest), then the id (numeric ids
+    as numbers), so that the choice is the same whatever order the CRM listed them in.
     """
     records = list(candidates)
 
-    def newest(record: CrmRecord) -> tuple[datetime, str]:
-        return (record.created_at or datetime.min.replace(tzinfo=timezone.utc), record.id)
+    def newest(record: CrmRecord) -> tuple[datetime, tuple[int, int, str]]:
+        number = (0, int(record.id), "") if record.id.isdigit() else (1, 0, record.id)
+        return (record.created_at or datetime.min.replace(tzinfo=timezone.utc), number)
 
     open_records = [r for r in records if r.is_open]
     if open_records:

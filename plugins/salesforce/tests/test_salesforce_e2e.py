@@ -91,7 +91,7 @@ def test_one_end_user_s_sessions_through_the_dispatcher(dispatcher):
     assert "anonymous sessions always get a new record" in chat["reason"] and "short-abandoned chat" in chat["reason"]
     assert lost["action"] == "queued" and lost["record"] is None
     assert [(o.action, o.record.id if o.record else None) for o in retried] == [("created", "500Hu00000E2e04AAA")]
-    assert "made by an earlier attempt was found and kept" in retried[0].reason
+    assert "whose answer was lost, was found and kept" in retried[0].reason
 
     # token + person query + Contact + CaseStatus + upsert; nothing for a redelivery; the person is cached after
     assert [count for _, count in steps] == [5, 0, 2, 3, 2, 1, 2]
