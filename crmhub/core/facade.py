@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from crmhub.core.errors import PluginError
-from crmhub.core.models import CrmRecord, NewRecord, RecordQuery, Session, SessionNote
+from crmhub.core.models import CheckResult, CrmRecord, NewRecord, RecordQuery, Session, SessionNote
 
 if TYPE_CHECKING:
     import marshmallow
@@ -29,6 +29,7 @@ CRM_HOOKS = (
     "append_session",
     "reopen",
     "find_record_for_session",
+    "check_crm",
     "format_tags",
 )
 
@@ -113,6 +114,9 @@ class CrmHooks:
 
     def find_record_for_session(self, client: Any, session_id: str) -> CrmRecord | None:
         return self._callers["find_record_for_session"](client=client, session_id=session_id)
+
+    def check_crm(self, client: Any, settings: Mapping[str, Any]) -> list[CheckResult]:
+        return list(self._call("check_crm", client=client, settings=settings))
 
     def format_tags(self, tags: Sequence[str]) -> list[str]:
         return list(self._call("format_tags", tags=list(tags)))

@@ -42,7 +42,7 @@ import pluggy
 if TYPE_CHECKING:  # imported for the annotations only; keeps plugin start-up light
     import marshmallow
 
-    from crmhub.core.models import CrmRecord, NewRecord, RecordQuery, Session, SessionNote
+    from crmhub.core.models import CheckResult, CrmRecord, NewRecord, RecordQuery, Session, SessionNote
     from crmhub.core.settings import RecordCreationSettings
 
 PROJECT_NAME = "crmhub"
@@ -185,6 +185,25 @@ def find_record_for_session(client: Any, session_id: str) -> CrmRecord | None:
     :param session_id: crmhub's session id.
     :return: the record, or None.
     :raises TransientCrmError: the CRM could not answer now.
+    """
+
+
+@hookspec(firstresult=True)
+def check_crm(client: Any, settings: Mapping[str, Any]) -> list[CheckResult]:
+    """Check the live CRM with read-only calls, for ``crmhub check``.
+
+    Check what an integrator can get wrong: the base URL answers, the credentials are accepted,
+    the API user may read and write the objects crmhub uses, and the statuses, fields, groups or
+    queues the settings refer to exist. Make no write. Report each check as a
+    :class:`~crmhub.core.models.CheckResult`; a check that fails is a result with ``ok=False``
+    and the reason, not an exception, and a check that cannot run because an earlier one failed
+    is left out.
+
+    Called on the selected CRM plugin only. Stops at the first non-None result.
+
+    :param client: the object built by :func:`crm_client`.
+    :param settings: the loaded ``[crm.KEY]`` section (to know which fields and statuses to check).
+    :return: the results, in the order the checks ran.
     """
 
 

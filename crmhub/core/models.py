@@ -206,3 +206,15 @@ class SessionNote:
     tags: tuple[str, ...]
     at: datetime
     idempotency_key: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One read-only check of a live CRM (``crmhub check``): what was checked, and how it went.
+
+    ``detail`` says why it failed, in words an integrator can act on; it never holds a secret.
+    """
+
+    name: str
+    ok: bool
+    detail: str = ""
