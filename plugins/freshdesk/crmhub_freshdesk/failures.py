@@ -23,13 +23,7 @@ No message ever carries the API key: requests authenticates with a header, which
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
-from typing import Any
-
 import requests
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from crmhub.core.errors import (
     AuthenticationError,
@@ -38,41 +32,17 @@ from crmhub.core.errors import (
     TransientCrmError,
     UnknownOutcomeError,
 )
-
-MAX_DETAIL = 300
-"""Longest piece of a non-JSON body quoted in an error message."""
-_BAD_URL = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)
-
-
-def retry_after_seconds(value: str | None, now: Callable[[], datetime] | None = None) -> float | None:
-    """``Retry-After`` as seconds: a number of seconds, or an HTTP date (seconds until then, >= 0)."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = now() if now is not None else datetime.now(timezone.utc)
-    return max(0.0, (when - current).total_seconds())
+from crmhub.http import error_for_no_answer, json_or_none, one_line, retry_after_seconds
 
 
 def vendor_text(response: requests.Response) -> str:
     """Freshdesk's explanation of a failure, in one line (its ``description``/``errors`` or
     ``message``; a short excerpt of anything else)."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        excerpt = " ".join(response.text.split())[:MAX_DETAIL]
-        return excerpt or "no details"
+    body = json_or_none(response)
+    if body is None:
+        return one_line(response.text) or "no details"
     if not isinstance(body, dict):
-        return " ".join(str(body).split())[:MAX_DETAIL]
+        return one_line(str(body))
     parts = [str(body[key]) for key in ("description", "message") if body.get(key)]
     for error in body.get("errors") or []:
         if isinstance(error, dict):
@@ -81,7 +51,7 @@ def vendor_text(response: requests.Response) -> str:
             parts.append(f"{where}{error.get('message', '')}{code}".strip())
     if not parts and body.get("code"):
         parts.append(str(body["code"]))
-    return "; ".join(parts) or "no details"
+    return one_line("; ".join(parts)) or "no details"
 
 
 def error_for_response(response: requests.Response, action: str, is_write: bool) -> CrmError:
@@ -102,16 +72,8 @@ def error_for_response(response: requests.Response, action: str, is_write: bool)
 
 
 def error_for_exception(error: requests.RequestException, action: str, is_write: bool) -> CrmError:
-    """The crmhub error for a request that got no HTTP answer."""
-    if isinstance(error, _BAD_URL):
-        return PermanentCrmError(f"cannot {action}: {type(error).__name__} (check base_url/domain in [crm.freshdesk])")
-    if isinstance(error, requests.exceptions.ConnectTimeout) or _refused_before_sending(error):
-        return TransientCrmError(f"cannot reach Freshdesk to {action}: {type(error).__name__}")
-    if is_write:
-        return UnknownOutcomeError(
-            f"no answer from Freshdesk to {action} ({type(error).__name__}); it may or may not have been done"
-        )
-    return TransientCrmError(f"no answer from Freshdesk to {action}: {type(error).__name__}")
+    """The crmhub error for a request that got no HTTP answer (see :func:`crmhub.http.error_for_no_answer`)."""
+    return error_for_no_answer(error, crm="Freshdesk", action=action, may_have_taken_effect=is_write)
 
 
 def malformed(action: str, problem: str, is_write: bool) -> CrmError:
@@ -121,12 +83,3 @@ def malformed(action: str, problem: str, is_write: bool) -> CrmError:
         return UnknownOutcomeError(f"{said}; the change may have been made")
     return PermanentCrmError(said)
 
-
-def _refused_before_sending(error: requests.RequestException) -> bool:
-    """Whether the connection failed before the request could be sent (DNS, refused, connect timeout)."""
-    if not isinstance(error, requests.exceptions.ConnectionError):
-        return False
-    reason = error.args[0] if error.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))

@@ -14,11 +14,11 @@ from crmhub.core.errors import (
     TransientCrmError,
     UnknownOutcomeError,
 )
+from crmhub.http import retry_after_seconds
 from crmhub_freshdesk.failures import (
     error_for_exception,
     error_for_response,
     malformed,
-    retry_after_seconds,
     vendor_text,
 )
 
@@ -53,7 +53,7 @@ VALIDATION = (
     ],
 )
 def test_retry_after_is_seconds_or_an_http_date(value: str | None, seconds: float | None) -> None:
-    assert retry_after_seconds(value, now=lambda: NOW) == seconds
+    assert retry_after_seconds(value, now=NOW) == seconds
 
 
 def test_vendor_text_lists_every_validation_error() -> None:

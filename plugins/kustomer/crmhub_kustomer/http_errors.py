@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import timezone
-from email.utils import parsedate_to_datetime
-from typing import Any
+from datetime import datetime, timezone
 
 import requests
 
@@ -24,11 +22,12 @@ from crmhub.core.errors import (
     TransientCrmError,
     UnknownOutcomeError,
 )
+from crmhub.http import error_for_no_answer, json_or_none, one_line
+from crmhub.http import retry_after_seconds as retry_after_header_seconds
 
 Clock = Callable[[], float]
 """Seconds since the epoch; injectable so that tests do not depend on the wall clock."""
 
-_MAX_ERROR_TEXT = 300
 # x-ratelimit-reset is a point in time (epoch seconds); a small number can only be a delay.
 _EPOCH_THRESHOLD = 1_000_000_000
 
@@ -39,11 +38,7 @@ class KustomerNotFound(PermanentCrmError):
 
 def vendor_error_text(response: requests.Response, secret: str) -> str:
     """Kustomer's own words for an error, shortened and with ``secret`` blanked out."""
-    text = ""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = json_or_none(response)
     errors = body.get("errors") if isinstance(body, Mapping) else None
     if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
         first = errors[0]
@@ -53,29 +48,17 @@ def vendor_error_text(response: requests.Response, secret: str) -> str:
         text = ": ".join(str(part) for part in (first.get("code"), words) if part)
         if where:
             text += f" (at {where})"
-    elif response.text:
-        text = " ".join(response.text.split())
-    if secret:
-        text = text.replace(secret, "***")
-    return text[:_MAX_ERROR_TEXT] or "no error text"
+    else:
+        text = response.text
+    return one_line(text, secrets=[secret]) or "no error text"
 
 
 def retry_after_seconds(headers: Mapping[str, str], clock: Clock = time.time) -> float | None:
     """How long Kustomer asked us to wait: ``Retry-After`` (seconds or an HTTP date), else
     ``x-ratelimit-reset`` (epoch seconds of the window's reset, or a delay); None if neither says."""
-    retry_after = headers.get("Retry-After")
-    if retry_after:
-        value = retry_after.strip()
-        if value.isdigit():
-            return float(value)
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=timezone.utc)
-            return max(0.0, when.timestamp() - clock())
+    asked = retry_after_header_seconds(headers.get("Retry-After"), datetime.fromtimestamp(clock(), timezone.utc))
+    if asked is not None:
+        return asked
     reset = headers.get("x-ratelimit-reset")
     if reset:
         try:
@@ -124,38 +107,7 @@ def error_for_response(
 
 
 def error_for_exception(error: requests.RequestException, action: str, *, may_have_taken_effect: bool) -> CrmError:
-    """The crmhub error for a request that got no answer.
-
-    Nothing was sent when the connection could not be made; once it was, a lost answer to a write
-    that is not safe to repeat leaves its effect unknown.
-    """
-    if isinstance(error, requests.exceptions.ConnectTimeout) or _never_connected(error):
-        return TransientCrmError(f"could not reach Kustomer to {action}: {type(error).__name__}")
-    if may_have_taken_effect:
-        return UnknownOutcomeError(
-            f"no answer from Kustomer while trying to {action} ({type(error).__name__}); "
-            "the request may have taken effect"
-        )
-    return TransientCrmError(f"no answer from Kustomer while trying to {action}: {type(error).__name__}")
-
-
-def _never_connected(error: requests.RequestException) -> bool:
-    """A ConnectionError raised before the request went out (refused, DNS): urllib3 says
-    ``NewConnectionError`` somewhere in the chain of causes."""
-    if not isinstance(error, requests.exceptions.ConnectionError):
-        return False
-    seen: Any = error
-    for _ in range(6):  # the chain is short; bounded all the same
-        if seen is None:
-            return False
-        if type(seen).__name__ in {"NewConnectionError", "NameResolutionError"}:
-            return True
-        reason = getattr(seen, "reason", None)
-        nested = seen.args[0] if getattr(seen, "args", None) else None
-        if isinstance(reason, BaseException):
-            seen = reason
-        elif isinstance(nested, BaseException):
-            seen = nested
-        else:
-            seen = seen.__cause__
-    return False
+    """The crmhub error for a request that got no answer (see :func:`crmhub.http.error_for_no_answer`):
+    nothing was sent when the connection could not be made; once it was, a lost answer to a write
+    that is not safe to repeat leaves its effect unknown."""
+    return error_for_no_answer(error, crm="Kustomer", action=action, may_have_taken_effect=may_have_taken_effect)

@@ -8,12 +8,9 @@ API request limit answers 403 ``REQUEST_LIMIT_EXCEEDED`` and an overloaded org 5
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
-import urllib3.exceptions
 
 from crmhub.core.errors import (
     AuthenticationError,
@@ -22,30 +19,11 @@ from crmhub.core.errors import (
     TransientCrmError,
     UnknownOutcomeError,
 )
+from crmhub.http import error_for_no_answer, json_or_none, one_line, retry_after_seconds
 
 INVALID_SESSION_ID = "INVALID_SESSION_ID"
 REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
 MAX_MESSAGE_CHARS = 500
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds: a number of seconds, or an HTTP date (RFC 9110); None if absent
-    or unreadable. A date in the past means "now" (0)."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
-    return max(0.0, (when - now).total_seconds())
 
 
 def error_codes(body: Any) -> list[tuple[str, str]]:
@@ -61,26 +39,19 @@ def error_codes(body: Any) -> list[tuple[str, str]]:
     return found
 
 
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def describe(response: requests.Response) -> str:
     """``HTTP 400 INVALID_FIELD: No such column 'foo'...``: what Salesforce said, shortened."""
-    codes = error_codes(_json_or_none(response))
+    codes = error_codes(json_or_none(response))
     if codes:
         detail = "; ".join(f"{code}: {message}" if code else message for code, message in codes)
     else:
         detail = (response.reason or "").strip() or "no error details"
-    return f"HTTP {response.status_code} {detail}"[:MAX_MESSAGE_CHARS]
+    return one_line(f"HTTP {response.status_code} {detail}", limit=MAX_MESSAGE_CHARS)
 
 
 def is_invalid_session(response: requests.Response) -> bool:
     return response.status_code == 401 and any(
-        code == INVALID_SESSION_ID for code, _ in error_codes(_json_or_none(response))
+        code == INVALID_SESSION_ID for code, _ in error_codes(json_or_none(response))
     )
 
 
@@ -92,7 +63,7 @@ def error_for_response(response: requests.Response, action: str, *, may_have_app
         (a 5xx other than 503 then becomes :class:`UnknownOutcomeError`).
     """
     status = response.status_code
-    codes = {code for code, _ in error_codes(_json_or_none(response))}
+    codes = {code for code, _ in error_codes(json_or_none(response))}
     message = f"Salesforce could not {action}: {describe(response)}"
     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
     if status == 401:
@@ -113,37 +84,21 @@ def error_for_response(response: requests.Response, action: str, *, may_have_app
 
 
 def error_for_exception(error: requests.RequestException, action: str, *, may_have_applied: bool) -> CrmError:
-    """The crmhub error for a request that got no answer.
-
-    A connection that was never made cannot have done anything: try later. A timeout or a
-    connection dropped after the request went out may have left a write done: unknown outcome.
-    """
-    name = type(error).__name__
-    if isinstance(error, requests.ConnectTimeout) or _never_connected(error):
-        return TransientCrmError(f"Salesforce could not be reached to {action} ({name})")
-    if may_have_applied:
-        return UnknownOutcomeError(f"no answer from Salesforce to {action}; it may have been done ({name})")
-    return TransientCrmError(f"no answer from Salesforce to {action} ({name})")
-
-
-def _never_connected(error: requests.RequestException) -> bool:
-    if not isinstance(error, requests.ConnectionError) or isinstance(error, requests.Timeout):
-        return False
-    reason = error.args[0] if error.args else None
-    if isinstance(reason, urllib3.exceptions.MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+    """The crmhub error for a request that got no answer (see :func:`crmhub.http.error_for_no_answer`):
+    a connection never made is "try later", a lost answer to a write that may have applied is an
+    unknown outcome."""
+    return error_for_no_answer(error, crm="Salesforce", action=action, may_have_taken_effect=may_have_applied)
 
 
 def token_error(response: requests.Response) -> CrmError:
     """The crmhub error for a refused or failed OAuth token request."""
-    body = _json_or_none(response)
+    body = json_or_none(response)
     status = response.status_code
     if isinstance(body, dict) and "error" in body:
         detail = f"HTTP {status} {body.get('error')}: {body.get('error_description', '')}".rstrip(": ")
     else:
         detail = describe(response)
-    message = f"Salesforce refused the OAuth token request: {detail}"[:MAX_MESSAGE_CHARS]
+    message = one_line(f"Salesforce refused the OAuth token request: {detail}", limit=MAX_MESSAGE_CHARS)
     if status == 429 or status >= 500:
         return TransientCrmError(message, retry_after_seconds(response.headers.get("Retry-After")))
     return AuthenticationError(message)

@@ -16,8 +16,9 @@ from crmhub.core.errors import (
     UnknownOutcomeError,
 )
 from crmhub.core.models import EndUser
+from crmhub.http import retry_after_seconds
 from crmhub_salesforce import soql
-from crmhub_salesforce.errors import error_for_exception, error_for_response, retry_after_seconds
+from crmhub_salesforce.errors import error_for_exception, error_for_response
 from crmhub_salesforce.people import phone_forms, same_phone, split_name
 from crmhub_salesforce.records import fit_bytes, fit_chars, parse_datetime
 from crmhub_salesforce.settings import SalesforceSettingsSchema

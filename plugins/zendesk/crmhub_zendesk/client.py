@@ -1,6 +1,6 @@
 """The HTTP client for Zendesk Support API v2: one ``requests.Session`` (connection reuse), token
-auth, the error mapping of :mod:`crmhub_zendesk.http_errors`, and the small in-process caches that
-save API calls (requesters, tickets last seen, the per-ticket update counter)."""
+auth, the error mapping of :mod:`crmhub_zendesk.http_errors` and :mod:`crmhub.http`, and the small
+in-process caches that save API calls (requesters, tickets last seen, the per-ticket update counter)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Any
 import requests
 
 from crmhub.core.errors import PermanentCrmError
-from crmhub_zendesk.http_errors import check_response, transport_error
+from crmhub.http import error_for_no_answer
+from crmhub_zendesk.http_errors import check_response
 from crmhub_zendesk.limits import UpdateLimiter
 from crmhub_zendesk.settings import ZendeskSettings
 
@@ -120,7 +121,7 @@ class ZendeskClient:
                 method, url, params=params, json=body, headers=dict(headers or {}), timeout=self.timeout
             )
         except requests.exceptions.RequestException as error:
-            raise transport_error(error, action, write) from None
+            raise error_for_no_answer(error, crm="Zendesk", action=action, may_have_taken_effect=write) from None
         check_response(response, action, write)
         try:
             data = response.json()

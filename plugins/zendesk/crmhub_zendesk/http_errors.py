@@ -11,8 +11,11 @@ Zendesk answers                        crmhub raises
 other 5xx                              TransientCrmError; UnknownOutcomeError for a write
 connection refused / DNS / connect     TransientCrmError (nothing was sent)
 timeout or dropped connection          UnknownOutcomeError for a write (it may have happened)
+an invalid URL (nothing was sent)      PermanentCrmError (check the settings)
 a body that is not the expected JSON   PermanentCrmError saying so
 =====================================  =========================================================
+
+Failures without an answer are mapped by :func:`crmhub.http.error_for_no_answer`, called by the client.
 
 Messages carry the method, the path and Zendesk's own error text, never a header or credential.
 """
@@ -20,41 +23,18 @@ Messages carry the method, the path and Zendesk's own error text, never a header
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
-from typing import Any
+from datetime import datetime
 
 import requests
-from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from crmhub.core.errors import (
     AuthenticationError, PermanentCrmError, TransientCrmError, UnknownOutcomeError,
 )
-
-MAX_ERROR_TEXT = 300
+from crmhub.http import json_or_none, one_line, retry_after_seconds
 
 
 class ZendeskNotFound(PermanentCrmError):
     """HTTP 404: the ticket or user does not exist (or is not visible to this API user)."""
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP date."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
-    return max(0.0, (when - now).total_seconds())
 
 
 def error_text(response: requests.Response) -> str:
@@ -64,10 +44,9 @@ def error_text(response: requests.Response) -> str:
     ``{"error": "RecordInvalid", "description": "...", "details": {"base": [{"description": "..."}]}}``,
     ``{"error": {"title": "...", "message": "..."}}`` and ``{"errors": [{"title": "...", "detail": "..."}]}``.
     """
-    try:
-        body: Any = response.json()
-    except ValueError:
-        return (response.text or response.reason or "").strip()[:MAX_ERROR_TEXT]
+    body = json_or_none(response)
+    if body is None:
+        return one_line(response.text or response.reason or "")
     parts: list[str] = []
     if isinstance(body, dict):
         error = body.get("error")
@@ -87,8 +66,7 @@ def error_text(response: requests.Response) -> str:
         for item in body.get("errors") or []:
             if isinstance(item, dict):
                 parts.append(" ".join(str(item[k]) for k in ("title", "detail") if item.get(k)))
-    text = "; ".join(part for part in parts if part) or json.dumps(body)
-    return text[:MAX_ERROR_TEXT]
+    return one_line("; ".join(part for part in parts if part) or json.dumps(body))
 
 
 def check_response(response: requests.Response, action: str, write: bool, now: datetime | None = None) -> None:
@@ -111,30 +89,3 @@ def check_response(response: requests.Response, action: str, write: bool, now: d
         raise ZendeskNotFound(what)
     raise PermanentCrmError(what)
 
-
-def _nothing_sent(error: requests.exceptions.ConnectionError) -> bool:
-    """Whether the connection failed before the request left (refused, DNS, connect timeout)."""
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return True
-    seen: list[BaseException] = []
-    pending: list[object] = [error]
-    while pending and len(seen) < 10:
-        cause = pending.pop()
-        if not isinstance(cause, BaseException) or any(cause is s for s in seen):
-            continue
-        if isinstance(cause, (NewConnectionError, NameResolutionError)):
-            return True
-        seen.append(cause)
-        pending += [cause.__cause__, cause.__context__, getattr(cause, "reason", None), *cause.args[:1]]
-    return False
-
-
-def transport_error(error: requests.exceptions.RequestException, action: str, write: bool) -> Exception:
-    """The crmhub error for a request that got no HTTP answer."""
-    if isinstance(error, requests.exceptions.ConnectionError) and _nothing_sent(error):
-        return TransientCrmError(f"Zendesk could not be reached for {action}: {type(error).__name__}")
-    if write:
-        return UnknownOutcomeError(
-            f"no answer from Zendesk for {action} ({type(error).__name__}); the change may or may not have been made"
-        )
-    return TransientCrmError(f"no answer from Zendesk for {action}: {type(error).__name__}")

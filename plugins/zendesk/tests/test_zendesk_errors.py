@@ -14,9 +14,10 @@ from urllib3.exceptions import NewConnectionError
 from crmhub.core.errors import (
     AuthenticationError, PermanentCrmError, TransientCrmError, UnknownOutcomeError,
 )
+from crmhub.http import retry_after_seconds
 from crmhub.testing import replay
 from crmhub_zendesk.client import ZendeskClient
-from crmhub_zendesk.http_errors import ZendeskNotFound, check_response, retry_after_seconds
+from crmhub_zendesk.http_errors import ZendeskNotFound, check_response
 from crmhub_zendesk.settings import ZendeskSettings
 
 NOW = datetime(2026, 11, 25, 9, 30, 5, tzinfo=timezone.utc)
