@@ -13,8 +13,9 @@ from typing import Any
 from marshmallow import Schema
 
 from crmhub.core.hookspecs import hookimpl
-from crmhub.core.models import CrmRecord, NewRecord, RecordQuery, SessionNote
+from crmhub.core.models import CheckResult, CrmRecord, NewRecord, RecordQuery, SessionNote
 
+from crmhub_freshdesk import checks
 from crmhub_freshdesk.connector import FreshdeskConnector
 from crmhub_freshdesk.records import CRM_KEY
 from crmhub_freshdesk.settings import FreshdeskSettings, FreshdeskSettingsSchema
@@ -59,6 +60,11 @@ def reopen(client: FreshdeskConnector, record: CrmRecord, note: SessionNote) -> 
 @hookimpl
 def find_record_for_session(client: FreshdeskConnector, session_id: str) -> CrmRecord | None:
     return client.find_record_for_session(session_id)
+
+
+@hookimpl
+def check_crm(client: FreshdeskConnector) -> list[CheckResult]:
+    return checks.check_crm(client)
 
 
 @hookimpl

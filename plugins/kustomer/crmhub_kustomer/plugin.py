@@ -11,8 +11,8 @@ from marshmallow import Schema
 
 from crmhub.core import tags as tag_rules
 from crmhub.core.hookspecs import hookimpl
-from crmhub.core.models import CrmRecord, NewRecord, RecordQuery, SessionNote
-from crmhub_kustomer import conversations
+from crmhub.core.models import CheckResult, CrmRecord, NewRecord, RecordQuery, SessionNote
+from crmhub_kustomer import checks, conversations
 from crmhub_kustomer.client import KustomerClient
 from crmhub_kustomer.records import CRM_KEY
 from crmhub_kustomer.settings import KustomerSettings, KustomerSettingsSchema
@@ -56,6 +56,11 @@ def reopen(client: KustomerClient, record: CrmRecord, note: SessionNote) -> CrmR
 @hookimpl
 def find_record_for_session(client: KustomerClient, session_id: str) -> CrmRecord | None:
     return conversations.find_record_for_session(client, session_id)
+
+
+@hookimpl
+def check_crm(client: KustomerClient) -> list[CheckResult]:
+    return checks.check_crm(client)
 
 
 @hookimpl

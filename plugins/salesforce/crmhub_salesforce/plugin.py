@@ -9,7 +9,8 @@ from typing import Any
 from marshmallow import Schema
 
 from crmhub.core.hookspecs import hookimpl
-from crmhub.core.models import CrmRecord, NewRecord, RecordQuery, SessionNote
+from crmhub.core.models import CheckResult, CrmRecord, NewRecord, RecordQuery, SessionNote
+from crmhub_salesforce import checks
 from crmhub_salesforce.client import SalesforceClient
 from crmhub_salesforce.config import config_from_settings
 from crmhub_salesforce.records import CRM_KEY
@@ -54,6 +55,11 @@ def reopen(client: SalesforceClient, record: CrmRecord, note: SessionNote) -> Cr
 @hookimpl
 def find_record_for_session(client: SalesforceClient, session_id: str) -> CrmRecord | None:
     return client.find_record_for_session(session_id)
+
+
+@hookimpl
+def check_crm(client: SalesforceClient) -> list[CheckResult]:
+    return checks.check_crm(client)
 
 
 @hookimpl

@@ -9,9 +9,9 @@ from typing import Any
 from marshmallow import Schema
 
 from crmhub.core.hookspecs import hookimpl
-from crmhub.core.models import CrmRecord, NewRecord, RecordQuery, SessionNote
+from crmhub.core.models import CheckResult, CrmRecord, NewRecord, RecordQuery, SessionNote
 from crmhub.core.tags import zendesk_tag
-from crmhub_zendesk import tickets
+from crmhub_zendesk import checks, tickets
 from crmhub_zendesk.client import ZendeskClient
 from crmhub_zendesk.records import CRM_KEY
 from crmhub_zendesk.settings import ZendeskSettings, ZendeskSettingsSchema
@@ -55,6 +55,11 @@ def reopen(client: ZendeskClient, record: CrmRecord, note: SessionNote) -> CrmRe
 @hookimpl
 def find_record_for_session(client: ZendeskClient, session_id: str) -> CrmRecord | None:
     return tickets.ticket_for_session(client, session_id)
+
+
+@hookimpl
+def check_crm(client: ZendeskClient) -> list[CheckResult]:
+    return checks.check_crm(client)
 
 
 @hookimpl
