@@ -67,8 +67,13 @@ def _defaults() -> RecordCreationSettings:
     return RecordCreationSettings()
 
 
-def _boolean(default: bool) -> StrictBoolean:
-    return StrictBoolean(load_default=default)
+def _about(description: str) -> dict[str, str]:
+    """Field metadata: the one-line description ``crmhub config init`` writes above the key."""
+    return {"description": description}
+
+
+def _boolean(default: bool, description: str) -> StrictBoolean:
+    return StrictBoolean(load_default=default, metadata=_about(description))
 
 
 class RecordCreationSchema(Schema):
@@ -76,30 +81,71 @@ class RecordCreationSchema(Schema):
         unknown = RAISE
 
     _d = _defaults()
-    append_to_open_record = _boolean(_d.append_to_open_record)
+    append_to_open_record = _boolean(
+        _d.append_to_open_record,
+        "Rule 1: add a session to the end user's newest open record created from the same leaf queue, "
+        "instead of making a new record.",
+    )
     append_to_closed_within_days = StrictInteger(
-        load_default=_d.append_to_closed_within_days, validate=validate.Range(min=0)
+        load_default=_d.append_to_closed_within_days, validate=validate.Range(min=0),
+        metadata=_about(
+            "Rule 2: also add to such a record closed no more than N days before the event, and reopen it "
+            "(0 = off; needs rule 1)."
+        ),
     )
-    delay_call_until_connected = _boolean(_d.delay_call_until_connected)
+    delay_call_until_connected = _boolean(
+        _d.delay_call_until_connected,
+        "Rule 3: make a call's record when the call connects to an agent, not when it is assigned.",
+    )
     delay_chat_until_consumer_messages = StrictInteger(
-        load_default=_d.delay_chat_until_consumer_messages, validate=validate.Range(min=0)
+        load_default=_d.delay_chat_until_consumer_messages, validate=validate.Range(min=0),
+        metadata=_about(
+            "Rule 4: make a chat's record once it is assigned and the end user sent N messages (0 = at assignment)."
+        ),
     )
-    create_for_abandoned_calls = _boolean(_d.create_for_abandoned_calls)
+    create_for_abandoned_calls = _boolean(
+        _d.create_for_abandoned_calls, "Rule 5: a call abandoned before an agent connected still gets a record."
+    )
     abandoned_chats = fields.String(
-        load_default=_d.abandoned_chats, validate=validate.OneOf(ABANDONED_CHAT_MODES)
+        load_default=_d.abandoned_chats, validate=validate.OneOf(ABANDONED_CHAT_MODES),
+        metadata=_about(
+            'Rule 6: records for abandoned chats: "off" (none), "all", or "min_messages" '
+            "(when the end user sent abandoned_chat_min_messages)."
+        ),
     )
     abandoned_chat_min_messages = StrictInteger(
-        load_default=_d.abandoned_chat_min_messages, validate=validate.Range(min=1)
+        load_default=_d.abandoned_chat_min_messages, validate=validate.Range(min=1),
+        metadata=_about('The end-user messages an abandoned chat needs under abandoned_chats = "min_messages".'),
     )
     chat_short_abandon_seconds = StrictInteger(
-        load_default=_d.chat_short_abandon_seconds, validate=validate.Range(min=0)
+        load_default=_d.chat_short_abandon_seconds, validate=validate.Range(min=0),
+        metadata=_about(
+            "A chat abandoned within this many seconds of its start is short-abandoned "
+            "(the outcome's reason says so; no decision changes)."
+        ),
     )
-    title = fields.String(load_default=_d.title)
-    timezone = fields.String(load_default=_d.timezone)
-    timestamp_format = fields.String(load_default=_d.timestamp_format)
-    add_session_type_tag = _boolean(_d.add_session_type_tag)
-    add_platform_tag = _boolean(_d.add_platform_tag)
-    platform_tag = fields.String(load_default=_d.platform_tag, validate=validate.Length(min=1))
+    title = fields.String(
+        load_default=_d.title,
+        metadata=_about(
+            "Rule 7: the record title template; variables {CALL_TYPE} {CALL_ID} {MENU_PATH} {PHONE_NUMBER} "
+            "{LANGUAGE} {TIMESTAMP}."
+        ),
+    )
+    timezone = fields.String(
+        load_default=_d.timezone, metadata=_about("The time zone of {TIMESTAMP}: an IANA name such as Europe/Berlin.")
+    )
+    timestamp_format = fields.String(
+        load_default=_d.timestamp_format,
+        metadata=_about("The strftime format of {TIMESTAMP}, the session's start time."),
+    )
+    add_session_type_tag = _boolean(
+        _d.add_session_type_tag, "Rule 8: tag records with the session type, in the form the CRM expects."
+    )
+    add_platform_tag = _boolean(_d.add_platform_tag, "Rule 8: also tag records with platform_tag.")
+    platform_tag = fields.String(
+        load_default=_d.platform_tag, validate=validate.Length(min=1),
+        metadata=_about("The platform tag that add_platform_tag adds."),
+    )
     del _d
 
     @validates("title")
@@ -132,7 +178,13 @@ class StoreSchema(Schema):
 
     url = fields.String(
         load_default=DEFAULT_STORE_URL,
-        validate=validate.Regexp(r"^sqlite:///.+", error="must be sqlite:///PATH"),
+        validate=validate.Regexp(
+            r"^(sqlite:///|postgres(ql)?://).+", error="must be sqlite:///PATH or postgresql://HOST/DATABASE"
+        ),
+        metadata=_about(
+            "crmhub's own state (sessions, handled event ids, queued work): sqlite:///PATH, "
+            "a relative PATH is read from this file's folder."
+        ),
     )
 
 

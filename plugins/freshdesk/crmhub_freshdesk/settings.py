@@ -36,9 +36,9 @@ _CUSTOM_FIELD = validate.Regexp(
 )
 
 
-def _boolean(default: bool) -> fields.Boolean:
+def _boolean(default: bool, description: str) -> fields.Boolean:
     """A TOML boolean: ``true``/``false`` only."""
-    return fields.Boolean(load_default=default, truthy={True}, falsy={False})
+    return fields.Boolean(load_default=default, truthy={True}, falsy={False}, metadata={"description": description})
 
 
 class FreshdeskSettingsSchema(Schema):
@@ -47,29 +47,87 @@ class FreshdeskSettingsSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    domain = fields.String(load_default=None, validate=_DOMAIN)
+    domain = fields.String(
+        load_default=None, validate=_DOMAIN,
+        metadata={
+            "description": "The helpdesk: acme (https://acme.freshdesk.com) or a host name (acme.freshdesk.com). "
+            "Required unless base_url is set.",
+            "example": "acme",
+            "set_in_template": True,
+        },
+    )
     base_url = fields.String(
         load_default=None,
         validate=validate.Regexp(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", error="expected an http(s) URL"),
+        metadata={
+            "description": "Replaces the URL requests go to (proxies, sandboxes, local test servers); "
+            "ticket links still use domain.",
+            "example": "http://127.0.0.1:8080",
+        },
     )
-    api_key = fields.String(required=True, validate=validate.Length(min=1))
+    api_key = fields.String(
+        required=True, validate=validate.Length(min=1),
+        metadata={"description": "An agent's Freshdesk API key (Profile settings > Your API Key).", "secret": True},
+    )
     timeout_seconds = fields.Float(
-        load_default=DEFAULT_TIMEOUT_SECONDS, validate=validate.Range(min=0, min_inclusive=False)
+        load_default=DEFAULT_TIMEOUT_SECONDS, validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "The HTTP timeout of each request, in seconds."},
     )
-    default_phone_region = fields.String(load_default=None)
-    anonymous_requester_email = fields.Email(load_default=None)
+    default_phone_region = fields.String(
+        load_default=None,
+        metadata={
+            "description": "The region of phone numbers written without a country code (none by default).",
+            "example": "US",
+        },
+    )
+    anonymous_requester_email = fields.Email(
+        load_default=None,
+        metadata={
+            "description": "The requester of anonymous sessions' tickets (Freshdesk needs one); "
+            "without it, their events fail.",
+            "example": "anonymous@acme.example",
+            "set_in_template": True,
+        },
+    )
     groups = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1)),
         values=fields.Integer(strict=True, validate=validate.Range(min=1)),
         load_default=dict,
+        metadata={
+            "description": "Leaf queue id -> the Freshdesk group_id new tickets of that queue are assigned to "
+            "(none by default).",
+            "example": {"q-42": 43000012345},
+        },
     )
-    priority = fields.Integer(load_default=DEFAULT_PRIORITY, strict=True, validate=validate.Range(min=1, max=4))
-    queue_field = fields.String(load_default=None, validate=_CUSTOM_FIELD)
-    session_field = fields.String(load_default=None, validate=_CUSTOM_FIELD)
-    use_unique_external_id = _boolean(True)
-    lookback_days = fields.Integer(load_default=DEFAULT_LOOKBACK_DAYS, strict=True, validate=validate.Range(min=1))
+    priority = fields.Integer(
+        load_default=DEFAULT_PRIORITY, strict=True, validate=validate.Range(min=1, max=4),
+        metadata={"description": "The priority of new tickets: 1 low, 2 medium, 3 high, 4 urgent."},
+    )
+    queue_field = fields.String(
+        load_default=None, validate=_CUSTOM_FIELD,
+        metadata={
+            "description": "A custom text ticket field (cf_...) for the leaf-queue mark (default: a crmhub-queue-... tag).",
+            "example": "cf_crmhub_queue",
+        },
+    )
+    session_field = fields.String(
+        load_default=None, validate=_CUSTOM_FIELD,
+        metadata={
+            "description": "A custom text ticket field (cf_...) for the session mark (default: a crmhub-session-... tag).",
+            "example": "cf_crmhub_session",
+        },
+    )
+    use_unique_external_id = _boolean(
+        True,
+        "Match and create contacts by end_user.id in unique_external_id; false on accounts without that feature.",
+    )
+    lookback_days = fields.Integer(
+        load_default=DEFAULT_LOOKBACK_DAYS, strict=True, validate=validate.Range(min=1),
+        metadata={"description": "How many days back the end user's tickets are listed; older tickets are not candidates."},
+    )
     max_pages = fields.Integer(
-        load_default=DEFAULT_MAX_PAGES, strict=True, validate=validate.Range(min=1, max=MAX_LIST_PAGE)
+        load_default=DEFAULT_MAX_PAGES, strict=True, validate=validate.Range(min=1, max=MAX_LIST_PAGE),
+        metadata={"description": "At most this many pages of 100 tickets are read per end user, the newest first."},
     )
 
     @validates("default_phone_region")

@@ -58,20 +58,64 @@ class KustomerSettingsSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    org_name = fields.String(load_default=None)
-    base_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
-    api_key = fields.String(required=True, validate=validate.Length(min=1))
-    anonymous_customer_id = fields.String(required=True, validate=validate.Length(min=1))
-    timeout_seconds = fields.Float(load_default=DEFAULT_TIMEOUT_SECONDS, validate=validate.Range(min=0, min_inclusive=False))
-    default_phone_region = fields.String(load_default=None)
+    org_name = fields.String(
+        load_default=None,
+        metadata={
+            "description": "The org's subdomain: acme for acme.kustomerapp.com (API host "
+            "https://acme.api.kustomerapp.com). Required unless base_url is set.",
+            "example": "acme",
+            "set_in_template": True,
+        },
+    )
+    base_url = fields.Url(
+        load_default=None, require_tld=False, schemes={"http", "https"},
+        metadata={
+            "description": "Replaces the API host (sandboxes, proxies, local test servers).",
+            "example": "http://127.0.0.1:8080",
+        },
+    )
+    api_key = fields.String(
+        required=True, validate=validate.Length(min=1),
+        metadata={"description": "A Kustomer API key (Settings > Security > API Keys), sent as a Bearer token.", "secret": True},
+    )
+    anonymous_customer_id = fields.String(
+        required=True, validate=validate.Length(min=1),
+        metadata={
+            "description": "The id of the Kustomer customer anonymous sessions are filed under.",
+            "example": "5f3c9a0b1d2e3f4a5b6c7d8e",
+        },
+    )
+    timeout_seconds = fields.Float(
+        load_default=DEFAULT_TIMEOUT_SECONDS, validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "The connect and read timeout of each request, in seconds."},
+    )
+    default_phone_region = fields.String(
+        load_default=None,
+        metadata={
+            "description": "The region of phone numbers sent without a country code (none by default).",
+            "example": "US",
+        },
+    )
     leaf_queue_attribute = fields.String(
         load_default=DEFAULT_LEAF_QUEUE_ATTRIBUTE,
         validate=validate.Regexp(_STRING_ATTRIBUTE, error="must be a conversation custom attribute name ending in 'Str'"),
+        metadata={
+            "description": "The conversation custom attribute (...Str) that holds the leaf-queue mark; "
+            "create it on the Conversation klass.",
+        },
     )
     max_conversation_pages = fields.Integer(
-        load_default=DEFAULT_MAX_CONVERSATION_PAGES, validate=validate.Range(min=1, max=100)
+        load_default=DEFAULT_MAX_CONVERSATION_PAGES, validate=validate.Range(min=1, max=100),
+        metadata={"description": "Pages of 100 of a customer's conversations searched for a record to join."},
     )
-    queues = fields.Dict(keys=fields.String(), values=fields.Nested(QueueTargetSchema), load_default=dict)
+    queues = fields.Dict(
+        keys=fields.String(), values=fields.Nested(QueueTargetSchema), load_default=dict,
+        metadata={
+            "description": "Leaf queue id -> the Kustomer routing queue and/or team of its new conversations "
+            "(none by default).",
+            "example": {"q-42": {"queue": "5e1a2b3c4d5e6f7a8b9c0d1e", "team": "5e1a2b3c4d5e6f7a8b9c0d1f"}},
+        },
+    )
 
     @validates("org_name")
     def _org_name(self, value: str | None, **_: Any) -> None:

@@ -34,11 +34,12 @@ def _api_name(**kwargs: Any) -> fields.String:
     return fields.String(validate=_API_NAME, **kwargs)
 
 
-def _optional_api_name() -> fields.String:
+def _optional_api_name(**kwargs: Any) -> fields.String:
     """An API name; ``""`` switches the field off, leaving it out keeps the preset's value."""
     return fields.String(
         load_default=None, allow_none=True,
         validate=validate.Regexp(r"^([A-Za-z][A-Za-z0-9_]*)?$", error="expected a Salesforce API name, or \"\" for none"),
+        **kwargs,
     )
 
 
@@ -46,8 +47,14 @@ def _url(**kwargs: Any) -> fields.Url:
     return fields.Url(require_tld=False, schemes={"http", "https"}, **kwargs)
 
 
-def _boolean(default: bool) -> fields.Boolean:
-    return fields.Boolean(load_default=default, truthy={True}, falsy={False})
+def _boolean(default: bool, **kwargs: Any) -> fields.Boolean:
+    return fields.Boolean(load_default=default, truthy={True}, falsy={False}, **kwargs)
+
+
+def _about(description: str, **more: Any) -> dict[str, Any]:
+    """Field metadata for ``crmhub config init``: a one-line description, and ``example``,
+    ``secret`` or ``set_in_template`` where they apply."""
+    return {"description": description, **more}
 
 
 class SecondaryLookupSchema(Schema):
@@ -76,65 +83,252 @@ class SalesforceSettingsSchema(Schema):
         unknown = RAISE
 
     # --- connection and OAuth ----------------------------------------------------------------------
-    auth_flow = fields.String(load_default=CLIENT_CREDENTIALS, validate=validate.OneOf(AUTH_FLOWS))
-    client_id = fields.String(required=True, validate=validate.Length(min=1))
-    client_secret = fields.String(load_default=None, allow_none=True)
-    username = fields.String(load_default=None, allow_none=True)
-    private_key = fields.String(load_default=None, allow_none=True)
-    private_key_file = fields.String(load_default=None, allow_none=True)
-    jwt_audience = fields.String(load_default=DEFAULT_LOGIN_URL)
-    login_url = _url(load_default=DEFAULT_LOGIN_URL)
-    instance_url = _url(load_default=None, allow_none=True)
-    base_url = _url(load_default=None, allow_none=True)
-    api_version = fields.String(
-        load_default=DEFAULT_API_VERSION, validate=validate.Regexp(r"^v\d+\.\d$", error="expected a version like v60.0")
+    auth_flow = fields.String(
+        load_default=CLIENT_CREDENTIALS, validate=validate.OneOf(AUTH_FLOWS),
+        metadata=_about('How crmhub gets its access token: "client_credentials" or "jwt_bearer".'),
     )
-    timeout_seconds = fields.Float(load_default=DEFAULT_TIMEOUT_SECONDS, validate=validate.Range(min=0, min_inclusive=False))
+    client_id = fields.String(
+        required=True, validate=validate.Length(min=1),
+        metadata=_about("The connected app's consumer key.", example="3MVG9EXAMPLECONSUMERKEY"),
+    )
+    client_secret = fields.String(
+        load_default=None, allow_none=True,
+        metadata=_about("The connected app's consumer secret (client_credentials flow).", secret=True, set_in_template=True),
+    )
+    username = fields.String(
+        load_default=None, allow_none=True,
+        metadata=_about("jwt_bearer flow: the Salesforce user the token is issued for.", example="integration@acme.example"),
+    )
+    private_key = fields.String(
+        load_default=None, allow_none=True,
+        metadata=_about("jwt_bearer flow: the RSA private key (PEM); this or private_key_file.", secret=True),
+    )
+    private_key_file = fields.String(
+        load_default=None, allow_none=True,
+        metadata=_about(
+            "jwt_bearer flow: a PEM file with the RSA private key, relative to this file's folder; "
+            "this or private_key.",
+            example="salesforce-key.pem",
+        ),
+    )
+    jwt_audience = fields.String(
+        load_default=DEFAULT_LOGIN_URL,
+        metadata=_about("jwt_bearer flow: the JWT aud (https://test.salesforce.com for sandboxes)."),
+    )
+    login_url = _url(
+        load_default=DEFAULT_LOGIN_URL,
+        metadata=_about(
+            "Where the token is requested; the client_credentials flow needs your My Domain URL "
+            "(default https://login.salesforce.com).",
+            example="https://acme.my.salesforce.com",
+            set_in_template=True,
+        ),
+    )
+    instance_url = _url(
+        load_default=None, allow_none=True,
+        metadata=_about(
+            "A fixed instance URL for the REST calls (default: the token response's instance_url).",
+            example="https://acme.my.salesforce.com",
+        ),
+    )
+    base_url = _url(
+        load_default=None, allow_none=True,
+        metadata=_about(
+            "Replaces both login_url and instance_url (proxies, local test servers).", example="http://127.0.0.1:8080"
+        ),
+    )
+    api_version = fields.String(
+        load_default=DEFAULT_API_VERSION, validate=validate.Regexp(r"^v\d+\.\d$", error="expected a version like v60.0"),
+        metadata=_about("The REST API version in every data URL."),
+    )
+    timeout_seconds = fields.Float(
+        load_default=DEFAULT_TIMEOUT_SECONDS, validate=validate.Range(min=0, min_inclusive=False),
+        metadata=_about("The HTTP timeout of each request, in seconds."),
+    )
 
     # --- who the end user is -----------------------------------------------------------------------
-    default_phone_region = fields.String(load_default=None, allow_none=True)
-    person_object = _api_name(load_default="Contact")
-    person_phone_fields = fields.List(_api_name(), load_default=lambda: ["Phone", "MobilePhone"])
-    person_email_fields = fields.List(_api_name(), load_default=lambda: ["Email"])
-    person_external_id_field = _api_name(load_default=None, allow_none=True)
-    secondary_lookup = fields.Nested(SecondaryLookupSchema, load_default=None, allow_none=True)
-    create_contacts = _boolean(True)
+    default_phone_region = fields.String(
+        load_default=None, allow_none=True,
+        metadata=_about(
+            "The region of numbers without a country code (default: a stored number is read in the end "
+            "user's own region).",
+            example="US",
+        ),
+    )
+    person_object = _api_name(
+        load_default="Contact", metadata=_about("The object end users are looked up in and created as.")
+    )
+    person_phone_fields = fields.List(
+        _api_name(), load_default=lambda: ["Phone", "MobilePhone"],
+        metadata=_about("Phone fields searched; the first one is written on new contacts."),
+    )
+    person_email_fields = fields.List(
+        _api_name(), load_default=lambda: ["Email"],
+        metadata=_about("Email fields searched; the first one is written on new contacts."),
+    )
+    person_external_id_field = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about(
+            "A field holding the host's end_user.id: matched first, written on new contacts (none by default).",
+            example="Crmhub_End_User_Id__c",
+        ),
+    )
+    secondary_lookup = fields.Nested(
+        SecondaryLookupSchema, load_default=None, allow_none=True,
+        metadata=_about(
+            "A second object tried when no person matches (object, record_field, phone_fields, email_fields, "
+            "external_id_field); none by default.",
+            example={
+                "object": "Account", "record_field": "AccountId",
+                "phone_fields": ["PersonMobilePhone"], "email_fields": ["PersonEmail"],
+            },
+        ),
+    )
+    create_contacts = _boolean(True, metadata=_about("Create a contact when nobody matches."))
     person_cache_seconds = fields.Integer(
-        load_default=DEFAULT_PERSON_CACHE_SECONDS, strict=True, validate=validate.Range(min=0)
+        load_default=DEFAULT_PERSON_CACHE_SECONDS, strict=True, validate=validate.Range(min=0),
+        metadata=_about("How long a person match (or miss) is remembered per client, in seconds; 0 = ask every time."),
     )
 
     # --- the record ----------------------------------------------------------------------------------
-    record_object = _api_name(load_default=objects.CASE)
-    subject_field = _api_name(load_default=None, allow_none=True)
-    subject_max_length = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
-    description_field = _api_name(load_default=None, allow_none=True)
-    status_field = _api_name(load_default=None, allow_none=True)
-    closed_field = _api_name(load_default=None, allow_none=True)
-    closed_at_field = _api_name(load_default=None, allow_none=True)
-    closed_at_type = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("datetime", "date")))
-    contact_field = _api_name(load_default=None, allow_none=True)
-    origin_field = _optional_api_name()
-    owner_field = _optional_api_name()
-    event_date_fields = fields.List(_api_name(), load_default=None, allow_none=True)
+    record_object = _api_name(
+        load_default=objects.CASE,
+        metadata=_about(
+            "The object crmhub writes: Case, Opportunity, or another object whose fields are all named below."
+        ),
+    )
+    subject_field = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about("The field for the title (default: record_object's preset, Subject for Case).", example="Subject"),
+    )
+    subject_max_length = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1),
+        metadata=_about("Titles are cut to this length (default: the preset's, 255 for Case).", example=255),
+    )
+    description_field = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about(
+            "The field for the session description (default: the preset's, Description for Case).",
+            example="Description",
+        ),
+    )
+    status_field = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about("The status field reopening sets (default: the preset's, Status for Case).", example="Status"),
+    )
+    closed_field = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about("The record is open while this boolean is false (default: the preset's, IsClosed).", example="IsClosed"),
+    )
+    closed_at_field = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about(
+            "The close time the reopen window counts from (default: the preset's, ClosedDate for Case).",
+            example="ClosedDate",
+        ),
+    )
+    closed_at_type = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(("datetime", "date")),
+        metadata=_about(
+            'Whether closed_at_field is a "datetime" or a "date" (read as midnight UTC); default: the preset\'s.',
+            example="datetime",
+        ),
+    )
+    contact_field = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about("The lookup to the matched person (default: the preset's, ContactId).", example="ContactId"),
+    )
+    origin_field = _optional_api_name(
+        metadata=_about(
+            'The field for the channel\'s origin value; "" for none (default: the preset\'s, Origin for Case).',
+            example="Origin",
+        ),
+    )
+    owner_field = _optional_api_name(
+        metadata=_about(
+            'The owner field queue_owners sets; "" for none (default: the preset\'s, OwnerId).', example="OwnerId"
+        ),
+    )
+    event_date_fields = fields.List(
+        _api_name(), load_default=None, allow_none=True,
+        metadata=_about(
+            "Date fields set to the event's date on create (default: the preset's, none for Case).",
+            example=["CloseDate"],
+        ),
+    )
     origin_values = fields.Dict(
         keys=fields.String(validate=validate.OneOf(("call", "chat"))), values=fields.String(),
         load_default=lambda: {"call": "Phone", "chat": "Chat"},
+        metadata=_about("The origin value written for each channel."),
     )
-    queue_owners = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(min=1)), load_default=dict)
-    leaf_queue_field = _api_name(load_default=DEFAULT_LEAF_QUEUE_FIELD)
-    session_id_field = _api_name(load_default=DEFAULT_SESSION_ID_FIELD)
-    upsert_field = _api_name(load_default=None, allow_none=True)
-    tags_field = _api_name(load_default=None, allow_none=True)
-    tags_separator = fields.String(load_default=";", validate=validate.Length(min=1))
-    open_status = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1))
+    queue_owners = fields.Dict(
+        keys=fields.String(), values=fields.String(validate=validate.Length(min=1)), load_default=dict,
+        metadata=_about(
+            "Leaf queue id -> the owner (a queue 00G... or a user) of its new records; others keep the default owner.",
+            example={"q-42": "00G5e000000AbCdEAK"},
+        ),
+    )
+    leaf_queue_field = _api_name(
+        load_default=DEFAULT_LEAF_QUEUE_FIELD,
+        metadata=_about("The text field holding the leaf-queue mark crmhub finds its records by."),
+    )
+    session_id_field = _api_name(
+        load_default=DEFAULT_SESSION_ID_FIELD, metadata=_about("The text field holding crmhub's session id.")
+    )
+    upsert_field = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about(
+            "An External ID field: records are created by upsert on it, keyed by the session id (none by default).",
+            example="Crmhub_Session_Id__c",
+        ),
+    )
+    tags_field = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about(
+            "A multi-select picklist or text field for tags; without it tags are not written (Salesforce has none).",
+            example="Crmhub_Tags__c",
+        ),
+    )
+    tags_separator = fields.String(
+        load_default=";", validate=validate.Length(min=1),
+        metadata=_about("The separator between tags in tags_field."),
+    )
+    open_status = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1),
+        metadata=_about(
+            "The status reopening sets, also written on create (default: the org's default CaseStatus; "
+            "required for objects other than Case).",
+            example="Working",
+        ),
+    )
 
     # --- notes for appended sessions ------------------------------------------------------------------
-    note_object = _api_name(load_default=None, allow_none=True)
-    note_parent_field = _api_name(load_default=None, allow_none=True)
-    note_body_field = _api_name(load_default=None, allow_none=True)
-    note_title_field = _optional_api_name()
-    note_max_bytes = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=100))
-    note_fields = fields.Dict(keys=fields.String(validate=_API_NAME), load_default=None, allow_none=True)
+    note_object = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about("The object of an appended session's note (default: the preset's, CaseComment).", example="CaseComment"),
+    )
+    note_parent_field = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about("The note's lookup to the record (default: the preset's, ParentId).", example="ParentId"),
+    )
+    note_body_field = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about("The note's text field (default: the preset's, CommentBody for Case).", example="CommentBody"),
+    )
+    note_title_field = _optional_api_name(
+        metadata=_about('The note\'s title field; "" for none (default: the preset\'s, none for Case).', example="Title"),
+    )
+    note_max_bytes = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=100),
+        metadata=_about("Longer notes are truncated (default: the preset's, 4000 for Case).", example=4000),
+    )
+    note_fields = fields.Dict(
+        keys=fields.String(validate=_API_NAME), load_default=None, allow_none=True,
+        metadata=_about(
+            "Fixed values written on every note (default: the preset's, a private comment for Case).",
+            example={"IsPublished": False},
+        ),
+    )
 
     @validates_schema(skip_on_field_errors=False)
     def _auth(self, data: dict[str, Any], **_: Any) -> None:

@@ -28,25 +28,79 @@ class ZendeskSettingsSchema(Schema):
     subdomain = fields.String(
         load_default=None,
         validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]*$", error="expected the account's subdomain (acme)"),
+        metadata={
+            "description": "The account's subdomain: acme for https://acme.zendesk.com. Required unless base_url is set.",
+            "example": "acme",
+            "set_in_template": True,
+        },
     )
-    base_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
-    email = fields.Email(required=True)
-    api_token = fields.String(required=True, validate=validate.Length(min=1))
-    timeout_seconds = fields.Float(load_default=DEFAULT_TIMEOUT_SECONDS, validate=validate.Range(min=0, min_inclusive=False))
+    base_url = fields.Url(
+        load_default=None, require_tld=False, schemes={"http", "https"},
+        metadata={
+            "description": "Replaces https://SUBDOMAIN.zendesk.com (sandboxes, proxies, local test servers).",
+            "example": "http://127.0.0.1:8080",
+        },
+    )
+    email = fields.Email(
+        required=True,
+        metadata={
+            "description": "The email of the agent the API token belongs to (basic auth EMAIL/token:API_TOKEN).",
+            "example": "admin@acme.example",
+        },
+    )
+    api_token = fields.String(
+        required=True, validate=validate.Length(min=1),
+        metadata={"description": "A Zendesk API token (Admin Center > Apps and integrations > Zendesk API).", "secret": True},
+    )
+    timeout_seconds = fields.Float(
+        load_default=DEFAULT_TIMEOUT_SECONDS, validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "The HTTP timeout of each request, in seconds."},
+    )
     default_phone_region = fields.String(
-        load_default=None, validate=validate.Regexp(r"^[A-Z]{2}$", error="expected a two-letter region code (US)")
+        load_default=None, validate=validate.Regexp(r"^[A-Z]{2}$", error="expected a two-letter region code (US)"),
+        metadata={
+            "description": "The region of end-user phone numbers written without a country code (none by default).",
+            "example": "US",
+        },
     )
-    queue_groups = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), load_default=dict)
-    session_id_field = fields.Integer(strict=True, load_default=None)
-    leaf_queue_field = fields.Integer(strict=True, load_default=None)
+    queue_groups = fields.Dict(
+        keys=fields.String(), values=fields.Integer(strict=True), load_default=dict,
+        metadata={
+            "description": "Leaf queue id -> the Zendesk group new tickets of that queue are assigned to (none by default).",
+            "example": {"q-42": 360000042},
+        },
+    )
+    session_id_field = fields.Integer(
+        strict=True, load_default=None,
+        metadata={
+            "description": "The id of a ticket custom field that also receives crmhub's session id (none by default).",
+            "example": 360000123456,
+        },
+    )
+    leaf_queue_field = fields.Integer(
+        strict=True, load_default=None,
+        metadata={
+            "description": "The id of a ticket custom field that receives the leaf queue id, the mark crmhub finds "
+            "its tickets by (default: a crmhub_queue_... tag).",
+            "example": 360000123457,
+        },
+    )
     max_updates_per_ticket = fields.Integer(
-        strict=True, load_default=DEFAULT_MAX_UPDATES_PER_TICKET, validate=validate.Range(min=1)
+        strict=True, load_default=DEFAULT_MAX_UPDATES_PER_TICKET, validate=validate.Range(min=1),
+        metadata={"description": "crmhub's own updates allowed per ticket within update_window_seconds (Zendesk's cap)."},
     )
     update_window_seconds = fields.Float(
-        load_default=DEFAULT_UPDATE_WINDOW_SECONDS, validate=validate.Range(min=0, min_inclusive=False)
+        load_default=DEFAULT_UPDATE_WINDOW_SECONDS, validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "The sliding window of max_updates_per_ticket, in seconds."},
     )
-    max_ticket_pages = fields.Integer(strict=True, load_default=DEFAULT_MAX_TICKET_PAGES, validate=validate.Range(min=1))
-    user_cache_seconds = fields.Float(load_default=DEFAULT_USER_CACHE_SECONDS, validate=validate.Range(min=0))
+    max_ticket_pages = fields.Integer(
+        strict=True, load_default=DEFAULT_MAX_TICKET_PAGES, validate=validate.Range(min=1),
+        metadata={"description": "Pages of 100 of the requester's tickets read at most when looking for a ticket."},
+    )
+    user_cache_seconds = fields.Float(
+        load_default=DEFAULT_USER_CACHE_SECONDS, validate=validate.Range(min=0),
+        metadata={"description": "How long a requester lookup (found or not) is remembered in this process, in seconds."},
+    )
 
     @validates_schema
     def _an_address(self, data: Mapping[str, Any], **_: Any) -> None:
