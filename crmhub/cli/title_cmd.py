@@ -18,10 +18,7 @@ import click
 from crmhub.cli.common import DEFAULT_CONFIG, config_option, fail, load_plugins_reporting, load_settings_file
 
 if TYPE_CHECKING:
-    from crmhub.core.facade import CrmHooks, PluginHooks
     from crmhub.core.models import Session
-    from crmhub.core.session_types import SessionTypeCatalogue
-    from crmhub.core.settings import RecordCreationSettings
 
 
 @click.group()
@@ -44,7 +41,7 @@ def preview(file: str | None, config_path: str | None, event_path: str | None) -
     event carries; a rejected event exits 1 naming its field. Tags are in the configured CRM's
     form. The CRM is not contacted and nothing is written.
     """
-    from crmhub.core.describe import render_title
+    from crmhub.core.describe import record_tags, render_title
     from crmhub.core.session_types import SessionTypeCatalogue
 
     if file and config_path and file != config_path:
@@ -88,25 +85,3 @@ def _event_session(path: str) -> tuple["Session", datetime | None, str]:
     return session_from_fields(event.session_fields), event.at, f"event {event.id} of {name}"
 
 
-def record_tags(
-    hooks: "PluginHooks", crm: "CrmHooks", catalogue: "SessionTypeCatalogue", session: "Session",
-    rules: "RecordCreationSettings",
-) -> list[str]:
-    """The tags the dispatcher puts on a new record of ``session``: every plugin's raw tags, each in
-    the form the catalogue pins for this CRM, or else formatted by the CRM plugin.
-
-    This repeats ``Dispatcher._tags``, which is private to the dispatcher; both must change together.
-    """
-    from crmhub.core.tags import unique
-
-    raw = unique(hooks.session_tags(session, rules))
-    pinned: dict[int, str] = {}
-    to_format: list[str] = []
-    for position, tag in enumerate(raw):
-        form = catalogue.get(tag).tags.get(crm.crm) if tag in catalogue else None
-        if form:
-            pinned[position] = form
-        else:
-            to_format.append(tag)
-    formatted = iter(crm.format_tags(to_format) if to_format else [])
-    return unique(pinned[i] if i in pinned else next(formatted, "") for i in range(len(raw)))

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from typing import TYPE_CHECKING
+
 from crmhub.core.models import Session
 from crmhub.core.session_types import SessionTypeCatalogue
 from crmhub.core.settings import RecordCreationSettings
+from crmhub.core.tags import unique
 from crmhub.core.titles import TitleValues
+
+if TYPE_CHECKING:
+    from crmhub.core.facade import CrmHooks, PluginHooks
 
 
 def render_title(
@@ -45,3 +51,22 @@ def describe_session(session: Session, catalogue: SessionTypeCatalogue, reason: 
         f"Why: {reason}",
     ]
     return "\n".join(line for line in lines if line)
+
+
+def record_tags(
+    hooks: "PluginHooks", crm: "CrmHooks", catalogue: SessionTypeCatalogue, session: Session,
+    rules: RecordCreationSettings,
+) -> list[str]:
+    """The tags a record gets for ``session``: every plugin's raw tags, each in the form the
+    catalogue pins for this CRM, or else as the CRM plugin's ``format_tags`` writes it."""
+    raw = unique(hooks.session_tags(session, rules))
+    pinned: dict[int, str] = {}
+    to_format: list[str] = []
+    for position, tag in enumerate(raw):
+        form = catalogue.get(tag).tags.get(crm.crm) if tag in catalogue else None
+        if form:
+            pinned[position] = form
+        else:
+            to_format.append(tag)
+    formatted = iter(crm.format_tags(to_format) if to_format else [])
+    return unique(pinned[i] if i in pinned else next(formatted, "") for i in range(len(raw)))

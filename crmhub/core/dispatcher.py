@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from crmhub.core.describe import describe_session, render_title
+from crmhub.core.describe import describe_session, record_tags, render_title
 from crmhub.core.errors import CrmError, TransientCrmError, UnknownOutcomeError
 from crmhub.core.dry_run import DryRunCrm
 from crmhub.core.events import parse_event
@@ -33,7 +33,6 @@ from crmhub.core.rules import Decision, SessionState, choose_target, closed_sinc
 from crmhub.core.session_types import SessionTypeCatalogue
 from crmhub.core.settings import Settings, load_settings
 from crmhub.core.store import Store, open_store
-from crmhub.core.tags import unique
 
 log = logging.getLogger("crmhub.dispatcher")
 
@@ -242,6 +241,7 @@ class Dispatcher:
             outcome = Outcome(
                 event.id, event.session_id, "queued", f"{why}; the CRM could not be reached, the event will be retried",
                 error=str(error),
+                extra={"retry_after": error.retry_after} if error.retry_after is not None else {},
             )
             with self.store.transaction() as tx:
                 tx.put_session(event.session_id, replace(state, in_flight=lost_write))
@@ -274,7 +274,7 @@ class Dispatcher:
             found = self.crm.find_open_record(self.client, query)
         choice = choose_target(session, found, self.rules, event.at)
         reason = f"{choice.reason}; {decision.reason}"
-        tags = self._tags(session)
+        tags = record_tags(self.plugins.hooks, self.crm, self.catalogue, session, self.rules)
         if choice.target == "create":
             new = NewRecord(
                 session=session,
@@ -299,20 +299,6 @@ class Dispatcher:
                 f"reopened in the CRM (rule 2); {decision.reason}"
             )
         return record, "reopened", reason
-
-    def _tags(self, session: Session) -> list[str]:
-        """Raw tags from every plugin; catalogue-pinned forms kept, the rest formatted by the CRM."""
-        pinned: dict[int, str] = {}
-        to_format: list[str] = []
-        raw = unique(self.plugins.hooks.session_tags(session, self.rules))
-        for position, tag in enumerate(raw):
-            form = self.catalogue.get(tag).tags.get(self.settings.crm) if tag in self.catalogue else None
-            if form:
-                pinned[position] = form
-            else:
-                to_format.append(tag)
-        formatted = iter(self.crm.format_tags(to_format) if to_format else [])
-        return unique(pinned[i] if i in pinned else next(formatted, "") for i in range(len(raw)))
 
     @staticmethod
     def _settle(

@@ -88,7 +88,7 @@ class DryRunCrm:
         return record
 
     def reopen(self, client: Any, record: CrmRecord, note: SessionNote) -> CrmRecord:
-        reopened = replace(record, status="open", closed_at=None)
+        reopened = replace(record, status="open", crm_status="dry-run", closed_at=None)
         self._remember(reopened, note.session)
         self._plan("reopen", record_id=record.id, tags=list(note.tags), session_id=note.session.id)
         return reopened
