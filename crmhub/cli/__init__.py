@@ -13,11 +13,14 @@ from typing import Any
 
 import click
 
+from crmhub.cli.check_cmd import check
 from crmhub.cli.common import CrmhubGroup, load_plugins_for_listing
 from crmhub.cli.config_cmd import config
+from crmhub.cli.new_plugin_cmd import new_plugin
 from crmhub.cli.plugins_cmd import plugins
 from crmhub.cli.records import records
 from crmhub.cli.replay import replay
+from crmhub.cli.title_cmd import title
 
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -69,6 +72,9 @@ cli.add_command(replay)
 cli.add_command(plugins)
 cli.add_command(config)
 cli.add_command(records)
+cli.add_command(title)
+cli.add_command(check)
+cli.add_command(new_plugin)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

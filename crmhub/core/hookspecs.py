@@ -1,7 +1,7 @@
 """The plugin contract: every hook crmhub calls, with its signature, meaning and errors.
 
-These docstrings are the reference for plugin authors (CONTRIBUTING.md's hook reference is
-generated from them, and a test fails when a hook is left undocumented).
+These docstrings are the reference for plugin authors (``docs/hooks.md`` is generated from
+them, and a test fails when a hook is left undocumented).
 
 How plugins take part
 ---------------------
