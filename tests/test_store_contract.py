@@ -1,7 +1,9 @@
 """The state store contract (crmhub.core.store), run against every backend.
 
-A backend is added by one more entry in ``BACKENDS``: a class that opens a store (again, on the same
-data, for the reopening test) and says how its durability settings are checked.
+A backend is added by one more fixture named in ``BACKENDS``: it gives an object that opens a store
+(again, on the same data, for the reopening test) and says how its durability settings are checked.
+The PostgreSQL backend needs a server (see ``tests/pg_server.py``): without one its tests skip,
+except under CI.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pytest
 from crmhub.core.models import CrmRecord
 from crmhub.core.rules import SessionState
 from crmhub.core.store import Store, open_store
+from tests.pg_server import fresh_schema
 
 AT = datetime(2026, 11, 25, 9, 30, 5, tzinfo=timezone.utc)
 
@@ -49,12 +52,52 @@ class SQLiteBackend:
         assert results == [("wal", 2), ("wal", 2)]  # 2 = FULL
 
 
-BACKENDS = [pytest.param(SQLiteBackend, id="sqlite")]
+class PostgresBackend:
+    """A store in a fresh schema of the test server, whose connections default to
+    ``synchronous_commit=off``: the store must turn it on."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def open(self) -> Store:
+        return open_store(self.url)
+
+    def assert_durable(self, store: Store) -> None:
+        """``synchronous_commit`` on, on the connection of every thread that writes."""
+        import psycopg
+
+        with psycopg.connect(self.url) as probe:
+            assert probe.execute("SHOW synchronous_commit").fetchone()[0] == "off"
+        results: list[str] = []
+
+        def inspect() -> None:  # a fresh thread gets a fresh connection from the store
+            with store.transaction() as tx:
+                results.append(tx._conn.execute("SHOW synchronous_commit").fetchone()[0])
+
+        inspect()
+        worker = threading.Thread(target=inspect)
+        worker.start()
+        worker.join(timeout=30)
+        assert results == ["on", "on"]
+
+
+@pytest.fixture
+def sqlite_backend(tmp_path):
+    return SQLiteBackend(tmp_path)
+
+
+@pytest.fixture
+def postgres_backend():
+    with fresh_schema(synchronous_commit="off") as url:
+        yield PostgresBackend(url)
+
+
+BACKENDS = [pytest.param("sqlite_backend", id="sqlite"), pytest.param("postgres_backend", id="postgresql")]
 
 
 @pytest.fixture(params=BACKENDS)
-def backend(request, tmp_path):
-    return request.param(tmp_path)
+def backend(request):
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture
@@ -195,6 +238,48 @@ class TestStoreContract:
             assert not tx.has_pending("s-1")
             assert tx.pending_work() == [] and tx.failed_work() == []
 
+    def test_claiming_pending_work_takes_each_session_from_its_oldest_item(self, store):
+        with store.transaction() as tx:
+            tx.enqueue("s-1", "e-1", {"id": "e-1"}, "timeout")
+            tx.enqueue("s-2", "e-2", {"id": "e-2"}, "")
+            tx.enqueue("s-3", "e-3", {"id": "e-3"}, "refused", status="failed")
+            tx.enqueue("s-1", "e-4", {"id": "e-4", "deep": {"k": [1]}}, "")
+            tx.enqueue("s-3", "e-5", {"id": "e-5"}, "")
+        with store.transaction() as tx:
+            everything = tx.claim_pending(10)
+            assert [w.event_id for w in everything] == ["e-1", "e-2", "e-4", "e-5"]
+            assert [w.event_id for w in tx.claim_pending(3)] == ["e-1", "e-2", "e-4"]
+            assert [w.event_id for w in tx.claim_pending(1)] == ["e-1"]
+            assert tx.claim_pending(0) == []
+            assert tx.pending_work() == everything
+        assert (everything[2].session_id, everything[2].event, everything[0].attempts) == (
+            "s-1", {"id": "e-4", "deep": {"k": [1]}}, 1
+        )
+
+    def test_claimed_work_can_be_finished_in_the_same_transaction(self, store):
+        with store.transaction() as tx:
+            tx.enqueue("s-1", "e-1", {"id": "e-1"}, "timeout")
+            tx.enqueue("s-1", "e-2", {"id": "e-2"}, "")
+        with store.transaction() as tx:
+            first, second = tx.claim_pending(5)
+            tx.finish_work(first.seq)
+            tx.retry_later(second.seq, "rate limited")
+        with store.transaction() as tx:
+            (left,) = tx.claim_pending(5)
+        assert (left.event_id, left.attempts, left.last_error) == ("e-2", 1, "rate limited")
+
+    def test_json_with_any_character_round_trips(self, store):
+        text = "nul \u0000, quote \", backslash \\, emoji \U0001f600, accents éà"
+        state = SessionState(session_fields={"id": "chat-0", "channel": "chat", "note": text})
+        with store.transaction() as tx:
+            tx.put_session("chat-0", state)
+            tx.mark_handled("e-0", "chat-0", {"action": "deferred", "reason": text})
+            tx.enqueue("chat-0", "e-0", {"id": "e-0", "message": {"text": text}}, "")
+        with store.transaction() as tx:
+            assert tx.get_session("chat-0") == state
+            assert tx.handled_outcome("e-0") == {"action": "deferred", "reason": text}
+            assert tx.pending_work("chat-0")[0].event == {"id": "e-0", "message": {"text": text}}
+
     def test_a_transaction_that_raises_rolls_back_everything(self, store):
         with store.transaction() as tx:
             tx.put_session("s-0", SessionState(session_fields={"id": "s-0", "channel": "call"}))
@@ -257,6 +342,51 @@ class TestStoreContract:
             assert len(tx.pending_work()) == threads * rounds
             for number in range(threads):
                 assert [w.event["n"] for w in tx.pending_work(f"s-{number}")] == list(range(rounds))
+
+    def test_a_session_that_does_not_exist_yet_is_created_once(self, store):
+        """Getting a missing session locks it too: of the transactions that all find it missing
+        and create it, only the first does; the others, waiting, find it made."""
+        threads, sessions = 4, 10
+        created: list[str] = []
+        errors: list[BaseException] = []
+
+        def creator() -> None:
+            try:
+                for number in range(sessions):
+                    session_id = f"chat-{number}"
+                    with store.transaction() as tx:
+                        made = tx.get_session(session_id) is None
+                        if made:
+                            tx.put_session(session_id, SessionState(session_fields={"id": session_id, "channel": "chat"}))
+                    if made:
+                        created.append(session_id)
+            except BaseException as error:  # reported to the main thread below
+                errors.append(error)
+
+        workers = [threading.Thread(target=creator) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        assert not any(worker.is_alive() for worker in workers)
+        assert errors == []
+        assert sorted(created) == sorted(f"chat-{number}" for number in range(sessions))
+
+    def test_an_advisory_lock_nests_and_is_released_even_by_an_error(self, store):
+        with pytest.raises(RuntimeError, match="boom"):
+            with store.advisory_lock("session:call-1"):
+                with store.advisory_lock("session:call-1"):
+                    raise RuntimeError("boom")
+        taken: list[str] = []
+
+        def other_thread() -> None:
+            with store.advisory_lock("session:call-1"):
+                taken.append("session:call-1")
+
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join(timeout=120)
+        assert taken == ["session:call-1"]
 
     def test_data_survives_reopening(self, backend):
         first = backend.open()

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -111,7 +112,7 @@ class Dispatcher:
     def handle(self, event: Mapping[str, Any]) -> Outcome:
         """Handle one event; raise :class:`~crmhub.InvalidEvent` (nothing written) if malformed."""
         parsed = parse_event(event)
-        with self._locks.hold(("session", parsed.session_id)):
+        with self._session_lock(parsed.session_id):
             return self._handle(parsed, dict(event), work_seq=None)
 
     def session(self, session_id: str) -> SessionStatus | None:
@@ -133,12 +134,34 @@ class Dispatcher:
         for item in work:
             if item.session_id in blocked:
                 continue
-            with self._locks.hold(("session", item.session_id)):
+            with self._session_lock(item.session_id):
+                with self.store.transaction() as tx:  # another instance may have run it meanwhile
+                    still_pending = any(w.seq == item.seq for w in tx.pending_work(item.session_id))
+                if not still_pending:
+                    continue
                 outcome = self._handle(parse_event(item.event), item.event, work_seq=item.seq)
             outcomes.append(outcome)
             if outcome.action == "queued":
                 blocked.add(item.session_id)
         return outcomes
+
+    # --- locks -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _shared_lock(self, key: str | None) -> Iterator[None]:
+        """Hold ``key`` in this process (threads) and in the store (other crmhub instances).
+
+        Taken in one order only — a session first, then an end user's leaf queue — so that two
+        holders never wait for each other.
+        """
+        if key is None:
+            yield
+            return
+        with self._locks.hold(key), self.store.advisory_lock(key):
+            yield
+
+    def _session_lock(self, session_id: str) -> AbstractContextManager[None]:
+        return self._shared_lock(f"session:{session_id}")
 
     # --- one event -----------------------------------------------------------------------------
 
@@ -177,8 +200,8 @@ class Dispatcher:
 
         if state.in_flight:  # an earlier CRM write's result was lost: settle it first
             return self._reconcile(event, raw, state, work_seq)
-        lock_key = ("end_user", key, session.leaf_queue.id) if key and session.leaf_queue else ("session", "-", event.session_id)
-        with self._locks.hold(lock_key):
+        lock_key = f"end_user:{key}:{session.leaf_queue.id}" if key and session.leaf_queue else None
+        with self._shared_lock(lock_key):
             try:
                 record, action, reason = self._write_to_crm(event, new_state, decision, session, hint)
             except Exception as error:

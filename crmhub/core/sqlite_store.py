@@ -115,6 +115,10 @@ class _SQLiteTransaction(StoreTransaction):
             return self._work("status = 'pending'", ())
         return self._work("status = 'pending' AND session_id = ?", (session_id,))
 
+    def claim_pending(self, limit: int) -> list[WorkItem]:
+        # BEGIN IMMEDIATE keeps every other writer out until this transaction ends: all is claimed.
+        return self._work("seq IN (SELECT seq FROM work WHERE status = 'pending' ORDER BY seq LIMIT ?)", (limit,))
+
     def failed_work(self) -> list[WorkItem]:
         return self._work("status = 'failed'", ())
 
@@ -178,6 +182,12 @@ class SQLiteStore(Store):
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    @contextmanager
+    def advisory_lock(self, key: str) -> Iterator[None]:
+        """Nothing to take. Single host: the in-process locks suffice; several processes on one
+        SQLite file serialise their transactions but not their CRM calls."""
+        yield
 
     def close(self) -> None:
         with self._lock:

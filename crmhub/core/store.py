@@ -1,8 +1,8 @@
 """The state store contract: what the dispatcher keeps between events, and how.
 
 One :meth:`Store.transaction` per step of an event; everything written inside it is committed
-together or not at all. Backends (SQLite here, PostgreSQL for several instances) pass the same
-contract tests (``tests/test_store_contract.py``).
+together or not at all. Backends (SQLite for one host, PostgreSQL for several instances sharing one
+state) pass the same contract tests (``tests/test_store_contract.py``).
 
 What is kept:
 - each session's :class:`~crmhub.core.rules.SessionState` (JSON);
@@ -21,8 +21,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from crmhub.core.errors import SettingsError
 from crmhub.core.models import CrmRecord
 from crmhub.core.rules import SessionState
+
+POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
 def state_to_json(state: SessionState) -> str:
@@ -56,10 +59,13 @@ class StoreTransaction(ABC):
     """The operations available inside one transaction."""
 
     @abstractmethod
-    def get_session(self, session_id: str) -> SessionState | None: ...
+    def get_session(self, session_id: str) -> SessionState | None:
+        """The session's state. Getting or putting a session locks it: until this transaction
+        ends, other transactions that get or put it wait, whether or not it existed."""
 
     @abstractmethod
-    def put_session(self, session_id: str, state: SessionState) -> None: ...
+    def put_session(self, session_id: str, state: SessionState) -> None:
+        """Store the session's state (locking it, as :meth:`get_session` does)."""
 
     @abstractmethod
     def handled_outcome(self, event_id: str) -> dict[str, Any] | None:
@@ -87,6 +93,16 @@ class StoreTransaction(ABC):
         """Pending items in arrival order (all sessions, or one)."""
 
     @abstractmethod
+    def claim_pending(self, limit: int) -> list[WorkItem]:
+        """Up to ``limit`` pending items that no other open transaction has claimed, oldest first;
+        the claim lasts until this transaction ends.
+
+        A session's items are claimed together, from its oldest pending one: a session whose
+        oldest item another transaction holds is skipped whole, so that no two instances run one
+        session's events out of order.
+        """
+
+    @abstractmethod
     def failed_work(self) -> list[WorkItem]: ...
 
     @abstractmethod
@@ -107,11 +123,22 @@ class Store(ABC):
     def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
 
     @abstractmethod
+    def advisory_lock(self, key: str) -> AbstractContextManager[None]:
+        """Hold ``key`` against the other processes that share this store, until the block ends.
+
+        For work that spans several transactions and CRM calls — one session's event, one end
+        user's leaf queue — which in-process locks cannot guard once several crmhub instances
+        share one store. A thread may take a key it already holds (the holds nest). A backend may
+        hash keys: two unrelated keys can, rarely, wait for each other; one key is never held by
+        two processes at once. A backend that only one host can use may make this a no-op.
+        """
+
+    @abstractmethod
     def close(self) -> None: ...
 
 
 def open_store(url: str, *, scratch_copy: bool = False) -> Store:
-    """The backend for a store URL (``sqlite:///path``).
+    """The backend for a store URL (``sqlite:///path``, ``postgresql://…`` or ``postgres://…``).
 
     With ``scratch_copy`` the store is a temporary copy of the one at ``url`` (for dry runs):
     nothing written to it reaches the original, and it is deleted on :meth:`Store.close`.
@@ -120,4 +147,14 @@ def open_store(url: str, *, scratch_copy: bool = False) -> Store:
         from crmhub.core.sqlite_store import SQLiteStore
 
         return SQLiteStore.scratch_copy_of(url) if scratch_copy else SQLiteStore(url)
-    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///PATH")
+    if url.startswith(POSTGRES_PREFIXES):
+        try:
+            from crmhub.core.postgres_store import PostgresStore, scratch_copy_of
+        except ModuleNotFoundError as error:
+            if error.name != "psycopg":
+                raise
+            raise SettingsError(
+                {"store.url": ["a PostgreSQL store needs psycopg 3: pip install 'crmhub[postgres]'"]}
+            ) from None
+        return scratch_copy_of(url) if scratch_copy else PostgresStore(url)
+    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///PATH or postgresql://HOST/DATABASE")
