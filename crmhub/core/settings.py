@@ -183,7 +183,8 @@ class StoreSchema(Schema):
         ),
         metadata=_about(
             "crmhub's own state (sessions, handled event ids, queued work): sqlite:///PATH, "
-            "a relative PATH is read from this file's folder."
+            "a relative PATH is read from this file's folder; or postgresql://USER@HOST/DATABASE "
+            "for several instances sharing one store (pip install 'crmhub[postgres]')."
         ),
     )
 
