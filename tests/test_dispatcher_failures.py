@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from crmhub.core.hookspecs import hookimpl
 from crmhub.local_records import LocalRecords
 from crmhub.plugins import LoadedPlugins, load_plugins
 from tests.eventkit import EventFactory
+
+AFTER_ANY_BACKOFF = datetime(2100, 1, 1, tzinfo=timezone.utc)  # every queued item is due by then
 
 
 class Crash(BaseException):
@@ -158,11 +161,11 @@ def test_a_transient_failure_queues_the_event_and_later_events_behind_it(dispatc
     assert [w.event_id for w in pending(dispatcher)] == [assigned["id"], connected["id"], ended["id"]]
     assert dispatcher.handle(connected).action == "duplicate"
 
-    still_down = dispatcher.retry_queued()
+    still_down = dispatcher.retry_queued(now=AFTER_ANY_BACKOFF)
     assert [(o.event_id, o.action) for o in still_down] == [(assigned["id"], "queued")]
     assert stored_records(tmp_path) == []
 
-    retried = [o.to_dict() for o in dispatcher.retry_queued()]
+    retried = [o.to_dict() for o in dispatcher.retry_queued(now=AFTER_ANY_BACKOFF)]
     assert [(o["event_id"], o["action"]) for o in retried] == [
         (assigned["id"], "created"), (connected["id"], "skipped"), (ended["id"], "skipped"),
     ]
@@ -190,7 +193,7 @@ def test_queued_events_are_retried_in_arrival_order_per_session(dispatch, crm, e
     assert outcomes == ["deferred", "deferred", "queued"]
     later = [chat.message(), chat.ended()]
     assert [dispatcher.handle(e).action for e in later] == ["queued", "queued"]
-    retried = dispatcher.retry_queued()
+    retried = dispatcher.retry_queued(now=AFTER_ANY_BACKOFF)
     assert [o.action for o in retried] == ["created", "skipped", "skipped"]
     assert dispatcher.session("chat-1").to_dict()["consumer_messages"] == 3
 
@@ -202,7 +205,7 @@ def test_a_transient_failure_while_appending_is_queued_and_retried(dispatch, crm
     crm.fail(hook, TransientCrmError("429 rate limited", retry_after=2))
     second = events.call("call-2")
     assert dispatcher.handle(second.assigned()).action == "queued"
-    (retried,) = [o.to_dict() for o in dispatcher.retry_queued()]
+    (retried,) = [o.to_dict() for o in dispatcher.retry_queued(now=AFTER_ANY_BACKOFF)]
     assert (retried["action"], retried["record"]) == ("appended", first["record"])
     (record,) = stored_records(tmp_path)
     assert [n["session_id"] for n in record.notes] == ["call-2"]
@@ -214,7 +217,7 @@ def test_a_transient_failure_while_reopening_is_queued_and_retried(dispatch, crm
     LocalRecords(tmp_path / "records.db").close(first["record"]["id"], events.advance(60))
     crm.fail("reopen", TransientCrmError("502"))
     assert dispatcher.handle(events.call("call-2").assigned()).action == "queued"
-    (retried,) = dispatcher.retry_queued()
+    (retried,) = dispatcher.retry_queued(now=AFTER_ANY_BACKOFF)
     assert (retried.action, retried.record.id, retried.record.status) == ("reopened", first["record"]["id"], "open")
 
 
@@ -273,7 +276,7 @@ def test_an_unknown_outcome_is_reconciled_without_a_second_create(dispatch, crm,
     assert dispatcher.handle(assigned).action == "queued"
     assert len(stored_records(tmp_path)) == 1  # the CRM did make it
     assert dispatcher.handle(ended).action == "queued"
-    created, skipped = [o.to_dict() for o in dispatcher.retry_queued()]
+    created, skipped = [o.to_dict() for o in dispatcher.retry_queued(now=AFTER_ANY_BACKOFF)]
     assert created["action"] == "created"
     assert "earlier attempt" in created["reason"]
     assert crm.calls["create_record"] == 1
@@ -288,7 +291,7 @@ def test_an_unknown_outcome_that_made_nothing_is_retried_as_a_create(dispatch, c
     crm.fail("create_record", UnknownOutcomeError("connection reset"))
     assert dispatcher.handle(events.call("call-1").assigned()).action == "queued"
     assert stored_records(tmp_path) == []
-    (created,) = dispatcher.retry_queued()
+    (created,) = dispatcher.retry_queued(now=AFTER_ANY_BACKOFF)
     assert created.action == "created"
     assert crm.calls["find_record_for_session"] == 1
     assert crm.calls["create_record"] == 2
@@ -300,8 +303,8 @@ def test_reconciling_while_the_crm_is_still_down_keeps_the_event_queued(dispatch
     crm.fail("create_record", UnknownOutcomeError("timeout"), after=True)
     crm.fail("find_record_for_session", TransientCrmError("503"))
     assert dispatcher.handle(events.call("call-1").assigned()).action == "queued"
-    assert [o.action for o in dispatcher.retry_queued()] == ["queued"]
-    assert [o.action for o in dispatcher.retry_queued()] == ["created"]
+    assert [o.action for o in dispatcher.retry_queued(now=AFTER_ANY_BACKOFF)] == ["queued"]
+    assert [o.action for o in dispatcher.retry_queued(now=AFTER_ANY_BACKOFF)] == ["created"]
     assert crm.calls["create_record"] == 1
     assert len(stored_records(tmp_path)) == 1
 
@@ -337,7 +340,7 @@ def test_a_failed_reconciliation_keeps_the_lost_create_pending_reconciliation(di
     crm.fail("find_record_for_session", PermanentCrmError("403: search not allowed"))
     call = events.call("call-1")
     assert dispatcher.handle(call.assigned()).action == "queued"
-    assert [o.action for o in dispatcher.retry_queued()] == ["failed"]
+    assert [o.action for o in dispatcher.retry_queued(now=AFTER_ANY_BACKOFF)] == ["failed"]
     outcome = dispatcher.handle(call.connected()).to_dict()
     (record,) = stored_records(tmp_path)
     assert outcome["record"] is not None and outcome["record"]["id"] == str(record.id)

@@ -256,6 +256,55 @@ class TestStoreContract:
             "s-1", {"id": "e-4", "deep": {"k": [1]}}, 1
         )
 
+    def test_work_keeps_when_it_is_due_again(self, store):
+        later = AT + timedelta(seconds=90)
+        with store.transaction() as tx:
+            tx.enqueue("s-1", "e-1", {"id": "e-1"}, "rate limited", not_before=later)
+            tx.enqueue("s-1", "e-2", {"id": "e-2"}, "")
+        with store.transaction() as tx:
+            first, second = tx.pending_work("s-1")
+            assert (first.not_before, second.not_before) == (later, None)
+            assert first.not_before.utcoffset() == timedelta(0)
+            tx.retry_later(first.seq, "rate limited", not_before=AT.astimezone(timezone(timedelta(hours=-5))))
+            tx.retry_later(second.seq, "refused", status="failed")
+        with store.transaction() as tx:
+            (again,) = tx.claim_pending(5)
+            (refused,) = tx.failed_work()
+        assert (again.not_before, again.attempts) == (AT, 2)
+        assert refused.not_before is None
+
+    def test_failed_work_can_be_put_back_in_the_queue_due_at_once(self, store):
+        with store.transaction() as tx:
+            tx.enqueue("s-1", "e-1", {"id": "e-1"}, "refused", status="failed")
+            tx.enqueue("s-2", "e-2", {"id": "e-2"}, "refused", status="failed")
+            tx.enqueue("s-1", "e-3", {"id": "e-3"}, "timeout", not_before=AT)
+            tx.enqueue("s-3", "e-4", {"id": "e-4"}, "refused", status="failed")
+            seqs = {w.event_id: w.seq for w in tx.pending_work() + tx.failed_work()}
+            first, second, pending, third = seqs["e-1"], seqs["e-2"], seqs["e-3"], seqs["e-4"]
+        with store.transaction() as tx:
+            assert tx.requeue_failed(pending) == []  # only failed items move
+            assert tx.requeue_failed(first) == [first]
+            assert [w.event_id for w in tx.pending_work("s-1")] == ["e-1", "e-3"]  # its place kept
+        with store.transaction() as tx:
+            assert tx.requeue_failed() == sorted([second, third])
+            assert tx.failed_work() == []
+            moved = tx.pending_work()
+        assert [(w.event_id, w.not_before, w.attempts, w.last_error) for w in moved] == [
+            ("e-1", None, 1, "refused"), ("e-2", None, 1, "refused"), ("e-3", AT, 1, "timeout"),
+            ("e-4", None, 1, "refused"),
+        ]
+
+    def test_dropped_work_is_gone(self, store):
+        with store.transaction() as tx:
+            tx.enqueue("s-1", "e-1", {"id": "e-1"}, "refused", status="failed")
+            tx.enqueue("s-1", "e-2", {"id": "e-2"}, "timeout")
+            failed_seq, pending_seq = tx.failed_work()[0].seq, tx.pending_work()[0].seq
+        with store.transaction() as tx:
+            assert tx.drop_work(failed_seq) and tx.drop_work(pending_seq)
+            assert not tx.drop_work(failed_seq)
+        with store.transaction() as tx:
+            assert tx.pending_work() == [] and tx.failed_work() == [] and not tx.has_pending("s-1")
+
     def test_claimed_work_can_be_finished_in_the_same_transaction(self, store):
         with store.transaction() as tx:
             tx.enqueue("s-1", "e-1", {"id": "e-1"}, "timeout")

@@ -18,9 +18,11 @@ from crmhub.cli.common import CrmhubGroup, load_plugins_for_listing
 from crmhub.cli.config_cmd import config
 from crmhub.cli.new_plugin_cmd import new_plugin
 from crmhub.cli.plugins_cmd import plugins
+from crmhub.cli.queue_cmd import queue
 from crmhub.cli.records import records
 from crmhub.cli.replay import replay
 from crmhub.cli.title_cmd import title
+from crmhub.cli.worker_cmd import worker
 
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -75,6 +77,8 @@ cli.add_command(records)
 cli.add_command(title)
 cli.add_command(check)
 cli.add_command(new_plugin)
+cli.add_command(queue)
+cli.add_command(worker)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import Any
 
+from crmhub.core.backoff import Backoff
 from crmhub.core.describe import describe_session, record_tags, render_title
 from crmhub.core.errors import CrmError, TransientCrmError, UnknownOutcomeError
 from crmhub.core.dry_run import DryRunCrm
@@ -63,7 +66,14 @@ class SessionStatus:
 class Dispatcher:
     """Handles host events. Safe to call from several threads at once (see the README)."""
 
-    def __init__(self, settings: Settings, plugins: Any, store: Store, *, dry_run: bool = False):
+    def __init__(
+        self, settings: Settings, plugins: Any, store: Store, *, dry_run: bool = False,
+        backoff: Backoff | None = None, clock: Callable[[], datetime] | None = None,
+    ):
+        """``backoff`` paces the retries of queued work (default: base 1 s, factor 2, cap 300 s);
+        ``clock`` is the wall clock it counts from (UTC ``datetime``)."""
+        self.backoff = backoff or Backoff()
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.settings = settings
         self.rules = settings.record_creation
         self.plugins = plugins
@@ -83,6 +93,8 @@ class Dispatcher:
         plugins: Any = None,
         environ: Mapping[str, str] | None = None,
         dry_run: bool = False,
+        backoff: Backoff | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> "Dispatcher":
         """Build a dispatcher from a settings file path or an already-parsed mapping.
 
@@ -96,7 +108,7 @@ class Dispatcher:
         for warning in settings.warnings:
             log.warning(warning)
         store = open_store(settings.store_url, scratch_copy=dry_run)
-        return cls(settings, plugins, store, dry_run=dry_run)
+        return cls(settings, plugins, store, dry_run=dry_run, backoff=backoff, clock=clock)
 
     def close(self) -> None:
         self.store.close()
@@ -115,6 +127,15 @@ class Dispatcher:
         with self._session_lock(parsed.session_id):
             return self._handle(parsed, dict(event), work_seq=None)
 
+    def next_due(self) -> datetime | None:
+        """When the earliest queued session is due again (now or past: at once), or None if none waits."""
+        with self.store.transaction() as tx:
+            work = tx.pending_work()
+        heads: dict[str, datetime] = {}
+        for item in work:
+            heads.setdefault(item.session_id, item.not_before or datetime.min.replace(tzinfo=timezone.utc))
+        return min(heads.values(), default=None)
+
     def session(self, session_id: str) -> SessionStatus | None:
         """The session's current state and record, or None if no event of it was accepted."""
         with self.store.transaction() as tx:
@@ -124,15 +145,22 @@ class Dispatcher:
             return None
         return SessionStatus(session_id, state or SessionState({"id": session_id, "channel": "?"}), queued)
 
-    def retry_queued(self) -> list[Outcome]:
-        """Run queued events again, in arrival order per session; stop a session at its first
-        event the CRM still cannot take. Returns the outcome of every event that was run."""
+    def retry_queued(self, now: datetime | None = None, *, stop: threading.Event | None = None) -> list[Outcome]:
+        """Run queued events that are due at ``now`` (default: the clock) again, in arrival order
+        per session; stop a session at its first event that is not due yet or that the CRM still
+        cannot take, and everything once ``stop`` is set. Returns the outcome of every event run."""
+        now = now or self.clock()
         with self.store.transaction() as tx:
             work = tx.pending_work()
         outcomes: list[Outcome] = []
         blocked: set[str] = set()
         for item in work:
+            if stop is not None and stop.is_set():
+                break
             if item.session_id in blocked:
+                continue
+            if item.not_before is not None and item.not_before > now:
+                blocked.add(item.session_id)
                 continue
             with self._session_lock(item.session_id):
                 with self.store.transaction() as tx:  # another instance may have run it meanwhile
@@ -205,7 +233,7 @@ class Dispatcher:
             try:
                 record, action, reason = self._write_to_crm(event, new_state, decision, session, hint)
             except Exception as error:
-                return self._not_written(event, raw, state, new_state, decision.reason, error, work_seq)
+                return self._not_written(event, raw, state, decision.reason, error, work_seq)
         extra = {"dry_run": True, "calls": self.crm.take_planned()} if isinstance(self.crm, DryRunCrm) else {}
         outcome = Outcome(
             event.id, event.session_id, action, reason, record=record, follow_up_of=record.follow_up_of, extra=extra
@@ -224,7 +252,7 @@ class Dispatcher:
         try:
             existing = self.crm.find_record_for_session(self.client, event.session_id)
         except Exception as error:
-            return self._not_written(event, raw, state, state, "a lost CRM answer must be reconciled first", error, work_seq)
+            return self._not_written(event, raw, state, "a lost CRM answer must be reconciled first", error, work_seq)
         if existing is None:
             with self.store.transaction() as tx:
                 tx.put_session(event.session_id, settled)
@@ -251,13 +279,17 @@ class Dispatcher:
             self._settle(tx, event, outcome, work_seq)
 
     def _not_written(
-        self, event: Event, raw: dict[str, Any], state: SessionState, new_state: SessionState, why: str,
+        self, event: Event, raw: dict[str, Any], state: SessionState, why: str,
         error: Exception, work_seq: int | None,
     ) -> Outcome:
         """The CRM did not (knowingly) do the work: queue the event or fail it, keeping any lost-write mark.
 
-        A transient failure leaves the session as it was before the event, which waits in the queue;
-        a permanent one applies the event to the session and keeps it as failed work.
+        Either way the session stays as it was before the event, so that the event, run again,
+        is applied once (a consumer message is never counted twice). A transient failure keeps
+        the event ``pending`` (later events of the session queue behind it, in order); a permanent
+        one keeps it ``failed``, out of the way: later events go on from the pre-event state, and
+        a failed event put back in the queue (``crmhub queue retry``) is decided from the
+        session's state at that time — skipped if the session has a record by then.
         """
         lost_write = state.in_flight or isinstance(error, UnknownOutcomeError)
         if isinstance(error, TransientCrmError):
@@ -268,7 +300,8 @@ class Dispatcher:
             )
             with self.store.transaction() as tx:
                 tx.put_session(event.session_id, replace(state, in_flight=lost_write))
-                self._settle(tx, event, outcome, work_seq, raw=raw, error=str(error))
+                not_before = self.backoff.due(self.clock(), self._attempts(tx, event, work_seq) + 1, error.retry_after)
+                self._settle(tx, event, outcome, work_seq, raw=raw, error=str(error), not_before=not_before)
             return outcome
         if isinstance(error, CrmError):
             message = str(error)
@@ -279,7 +312,7 @@ class Dispatcher:
             event.id, event.session_id, "failed", f"{why}; the CRM refused the operation", error=message
         )
         with self.store.transaction() as tx:
-            tx.put_session(event.session_id, replace(new_state, in_flight=lost_write))
+            tx.put_session(event.session_id, replace(state, in_flight=lost_write))
             self._settle(tx, event, outcome, work_seq, raw=raw, error=message, failed=True)
         return outcome
 
@@ -324,21 +357,33 @@ class Dispatcher:
         return record, "reopened", reason
 
     @staticmethod
+    def _attempts(tx: Any, event: Event, work_seq: int | None) -> int:
+        """How many attempts the event's work item has already failed (0 for a new event)."""
+        if work_seq is None:
+            return 0
+        return next((w.attempts for w in tx.pending_work(event.session_id) if w.seq == work_seq), 0)
+
+    @staticmethod
     def _settle(
         tx: Any, event: Event, outcome: Outcome, work_seq: int | None, *,
         raw: dict[str, Any] | None = None, error: str | None = None, failed: bool = False,
+        not_before: datetime | None = None,
     ) -> None:
-        """Record an outcome, and what becomes of the event as work (kept, retried, done)."""
+        """Record an outcome, and what becomes of the event as work (kept, retried from
+        ``not_before``, done)."""
         tx.mark_handled(event.id, event.session_id, outcome.to_dict())
         if work_seq is not None:
             if outcome.action == "queued":
-                tx.retry_later(work_seq, error or "")
+                tx.retry_later(work_seq, error or "", not_before=not_before)
             elif failed:
                 tx.retry_later(work_seq, error or "", status="failed")
             else:
                 tx.finish_work(work_seq)
         elif outcome.action == "queued" or failed:
-            tx.enqueue(event.session_id, event.id, raw or event.raw, error or "", status="failed" if failed else "pending")
+            tx.enqueue(
+                event.session_id, event.id, raw or event.raw, error or "",
+                status="failed" if failed else "pending", not_before=not_before,
+            )
 
 
 def settings_schema_lookup(hooks: Any) -> Any:

@@ -65,8 +65,10 @@ SCHEMA = (
         event TEXT NOT NULL,
         status TEXT NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT
+        last_error TEXT,
+        not_before TIMESTAMPTZ
     )""",
+    "ALTER TABLE work ADD COLUMN IF NOT EXISTS not_before TIMESTAMPTZ",
     "CREATE INDEX IF NOT EXISTS work_by_session ON work (session_id, status, seq)",
     "CREATE INDEX IF NOT EXISTS work_by_status ON work (status, seq)",
 )
@@ -77,7 +79,7 @@ SESSION_SPACE = "/crmhub.session"
 CALLER_SPACE = "/crmhub.advisory-lock"
 SCHEMA_SPACE = "/crmhub.schema"
 
-_WORK_COLUMNS = "seq, session_id, event_id, event, status, attempts, last_error"
+_WORK_COLUMNS = "seq, session_id, event_id, event, status, attempts, last_error, not_before"
 
 
 class _PostgresTransaction(StoreTransaction):
@@ -130,11 +132,17 @@ class _PostgresTransaction(StoreTransaction):
             (end_user_key, leaf_queue_id, record_id, at),
         )
 
-    def enqueue(self, session_id: str, event_id: str, event: dict[str, Any], error: str, status: str = "pending") -> None:
+    def enqueue(
+        self, session_id: str, event_id: str, event: dict[str, Any], error: str, status: str = "pending",
+        not_before: datetime | None = None,
+    ) -> None:
         self._conn.execute(
-            "INSERT INTO work (session_id, event_id, event, status, attempts, last_error) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            (session_id, event_id, json.dumps(event, separators=(",", ":")), status, 1 if error else 0, error or None),
+            "INSERT INTO work (session_id, event_id, event, status, attempts, last_error, not_before) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                session_id, event_id, json.dumps(event, separators=(",", ":")), status, 1 if error else 0,
+                error or None, not_before,
+            ),
         )
 
     def has_pending(self, session_id: str) -> bool:
@@ -147,7 +155,7 @@ class _PostgresTransaction(StoreTransaction):
         rows = self._conn.execute(
             f"SELECT {_WORK_COLUMNS} FROM work WHERE {where} ORDER BY seq {tail}", params
         ).fetchall()
-        return [WorkItem(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
+        return [WorkItem(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7]) for r in rows]
 
     def pending_work(self, session_id: str | None = None) -> list[WorkItem]:
         if session_id is None:
@@ -176,10 +184,22 @@ class _PostgresTransaction(StoreTransaction):
     def finish_work(self, seq: int) -> None:
         self._conn.execute("DELETE FROM work WHERE seq = %s", (seq,))
 
-    def retry_later(self, seq: int, error: str, status: str = "pending") -> None:
+    def requeue_failed(self, seq: int | None = None) -> list[int]:
+        which, params = ("status = 'failed'", ()) if seq is None else ("status = 'failed' AND seq = %s", (seq,))
+        rows = self._conn.execute(
+            f"UPDATE work SET status = 'pending', not_before = NULL WHERE {which} RETURNING seq", params
+        ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def drop_work(self, seq: int) -> bool:
+        return self._conn.execute("DELETE FROM work WHERE seq = %s", (seq,)).rowcount > 0
+
+    def retry_later(
+        self, seq: int, error: str, status: str = "pending", not_before: datetime | None = None
+    ) -> None:
         self._conn.execute(
-            "UPDATE work SET attempts = attempts + 1, last_error = %s, status = %s WHERE seq = %s",
-            (error, status, seq),
+            "UPDATE work SET attempts = attempts + 1, last_error = %s, status = %s, not_before = %s WHERE seq = %s",
+            (error, status, not_before, seq),
         )
 
 

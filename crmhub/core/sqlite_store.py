@@ -13,7 +13,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS work (
     event TEXT NOT NULL,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
+    last_error TEXT,
+    not_before TEXT
 );
 CREATE INDEX IF NOT EXISTS work_by_session ON work (session_id, status, seq);
 """
@@ -90,10 +91,17 @@ class _SQLiteTransaction(StoreTransaction):
             (end_user_key, leaf_queue_id, record_id, at.isoformat()),
         )
 
-    def enqueue(self, session_id: str, event_id: str, event: dict[str, Any], error: str, status: str = "pending") -> None:
+    def enqueue(
+        self, session_id: str, event_id: str, event: dict[str, Any], error: str, status: str = "pending",
+        not_before: datetime | None = None,
+    ) -> None:
         self._conn.execute(
-            "INSERT INTO work (session_id, event_id, event, status, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?)",
-            (session_id, event_id, json.dumps(event, separators=(",", ":")), status, 1 if error else 0, error or None),
+            "INSERT INTO work (session_id, event_id, event, status, attempts, last_error, not_before) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                session_id, event_id, json.dumps(event, separators=(",", ":")), status, 1 if error else 0,
+                error or None, _timestamp(not_before),
+            ),
         )
 
     def has_pending(self, session_id: str) -> bool:
@@ -104,11 +112,14 @@ class _SQLiteTransaction(StoreTransaction):
 
     def _work(self, where: str, params: tuple[Any, ...]) -> list[WorkItem]:
         rows = self._conn.execute(
-            "SELECT seq, session_id, event_id, event, status, attempts, last_error FROM work "
+            "SELECT seq, session_id, event_id, event, status, attempts, last_error, not_before FROM work "
             f"WHERE {where} ORDER BY seq",
             params,
         ).fetchall()
-        return [WorkItem(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
+        return [
+            WorkItem(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], datetime.fromisoformat(r[7]) if r[7] else None)
+            for r in rows
+        ]
 
     def pending_work(self, session_id: str | None = None) -> list[WorkItem]:
         if session_id is None:
@@ -125,11 +136,35 @@ class _SQLiteTransaction(StoreTransaction):
     def finish_work(self, seq: int) -> None:
         self._conn.execute("DELETE FROM work WHERE seq = ?", (seq,))
 
-    def retry_later(self, seq: int, error: str, status: str = "pending") -> None:
+    def requeue_failed(self, seq: int | None = None) -> list[int]:
+        which, params = ("status = 'failed'", ()) if seq is None else ("status = 'failed' AND seq = ?", (seq,))
+        rows = self._conn.execute(
+            f"UPDATE work SET status = 'pending', not_before = NULL WHERE {which} RETURNING seq", params
+        ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def drop_work(self, seq: int) -> bool:
+        return self._conn.execute("DELETE FROM work WHERE seq = ?", (seq,)).rowcount > 0
+
+    def retry_later(
+        self, seq: int, error: str, status: str = "pending", not_before: datetime | None = None
+    ) -> None:
         self._conn.execute(
-            "UPDATE work SET attempts = attempts + 1, last_error = ?, status = ? WHERE seq = ?",
-            (error, status, seq),
+            "UPDATE work SET attempts = attempts + 1, last_error = ?, status = ?, not_before = ? WHERE seq = ?",
+            (error, status, _timestamp(not_before), seq),
         )
+
+
+def _timestamp(moment: datetime | None) -> str | None:
+    """UTC ISO text, or None: what the ``not_before`` column holds."""
+    return moment.astimezone(timezone.utc).isoformat() if moment else None
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a store file made by an older crmhub up to the current tables (inside a write transaction)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(work)")}
+    if "not_before" not in columns:
+        conn.execute("ALTER TABLE work ADD COLUMN not_before TEXT")
 
 
 class SQLiteStore(Store):
@@ -144,8 +179,8 @@ class SQLiteStore(Store):
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._scratch: str | None = None
-        with self.transaction():
-            pass
+        with self.transaction() as tx:
+            _add_missing_columns(tx._conn)
 
     @classmethod
     def scratch_copy_of(cls, url: str) -> "SQLiteStore":

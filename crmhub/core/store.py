@@ -53,6 +53,7 @@ class WorkItem:
     status: str
     attempts: int
     last_error: str | None
+    not_before: datetime | None = None  # not to be run again before this (wall clock, UTC): backoff
 
 
 class StoreTransaction(ABC):
@@ -82,8 +83,12 @@ class StoreTransaction(ABC):
     def remember_record(self, end_user_key: str, leaf_queue_id: str, record_id: str, at: datetime) -> None: ...
 
     @abstractmethod
-    def enqueue(self, session_id: str, event_id: str, event: dict[str, Any], error: str, status: str = "pending") -> None:
-        """Keep an event as work for later (``pending``) or for inspection (``failed``)."""
+    def enqueue(
+        self, session_id: str, event_id: str, event: dict[str, Any], error: str, status: str = "pending",
+        not_before: datetime | None = None,
+    ) -> None:
+        """Keep an event as work for later (``pending``, due from ``not_before``, or at once if
+        None) or for inspection (``failed``)."""
 
     @abstractmethod
     def has_pending(self, session_id: str) -> bool: ...
@@ -110,8 +115,21 @@ class StoreTransaction(ABC):
         """Remove a work item that has been handled."""
 
     @abstractmethod
-    def retry_later(self, seq: int, error: str, status: str = "pending") -> None:
-        """Count a failed attempt on a work item (and move it to ``failed`` if asked)."""
+    def requeue_failed(self, seq: int | None = None) -> list[int]:
+        """Move a failed item (or, with None, every one) back to ``pending``, due at once; the
+        sequence numbers moved, in order. An item keeps its place in its session's order."""
+
+    @abstractmethod
+    def drop_work(self, seq: int) -> bool:
+        """Remove a work item, pending or failed, for good (its event's outcome stays recorded);
+        False if there is none with that number."""
+
+    @abstractmethod
+    def retry_later(
+        self, seq: int, error: str, status: str = "pending", not_before: datetime | None = None
+    ) -> None:
+        """Count a failed attempt on a work item (and move it to ``failed`` if asked); it is due
+        again from ``not_before`` (at once if None)."""
 
 
 class Store(ABC):

@@ -3,6 +3,8 @@ REST exchanges (fixtures/e2e/scenario.json), checking every request sent and eve
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +79,7 @@ def test_one_end_user_s_sessions_through_the_dispatcher(dispatcher):
         })
         lost = handle(assigned("evt-6", "call-2006", "2026-11-30T12:00:05Z", "2026-11-30T11:59:40Z",
                                {"id": "q-77", "path": ["Support", "Shipping"]}))
-        retried = dispatcher.retry_queued()
+        retried = dispatcher.retry_queued(now=datetime(2100, 1, 1, tzinfo=timezone.utc))  # past any backoff
 
     assert (first["action"], first["record"]["id"], first["record"]["crm_status"]) == ("created", "500Hu00000E2e01AAA", "New")
     assert first["record"]["url"] == "https://acme.my.salesforce.com/lightning/r/Case/500Hu00000E2e01AAA/view"

@@ -1,0 +1,1 @@
+"""crmhub's performance benchmarks: ``python bench/run.py`` (see docs/benchmarks.md)."""
