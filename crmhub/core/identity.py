@@ -6,17 +6,21 @@ case-insensitively. A session with none of the three is anonymous and has no key
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from crmhub.core.models import EndUser
 
 
+@lru_cache(maxsize=4096)
 def e164(number: str, default_region: str | None = None) -> str | None:
     """E.164 form of ``number`` (``+14155550100``), or None if it cannot be read as one.
 
     ``default_region`` (``"US"``) is used for numbers written without a country code. Without
     one, a number written without ``+`` is read as international digits (``1-415-555-0100``)
     only when that gives a valid number, so that a national number never passes for a foreign one.
+    Cached: a pure function of its arguments, and the same callers' numbers come back all day.
     """
     try:
         parsed = phonenumbers.parse(number, default_region)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -37,8 +38,9 @@ class SessionState:
     in_flight: bool = False
     """A CRM write for this session was started and its result is not yet known."""
 
-    @property
+    @cached_property
     def session(self) -> Session:
+        """The typed view of ``session_fields`` (built once per state: states are never changed)."""
         return session_from_fields(self.session_fields)
 
     @property
@@ -63,22 +65,20 @@ def observe(state: SessionState, event: Event) -> SessionState:
     if state.finished:
         return state
     first = state.first_event_at or event.at
-    updated = replace(
+    return replace(
         state,
         session_fields=merge_session_fields(state.session_fields, event.session_fields),
         first_event_at=min(first, event.at),
+        assigned=state.assigned or event.type in ("session.assigned", "session.connected"),
+        connected=state.connected or event.type == "session.connected",
+        consumer_messages=state.consumer_messages + (
+            event.type == "session.message" and event.message_from == "end_user" and state.channel == "chat"
+        ),
+        finished=_FINISHING.get(event.type),
     )
-    if event.type in ("session.assigned", "session.connected"):
-        updated = replace(updated, assigned=True)
-    if event.type == "session.connected":
-        updated = replace(updated, connected=True)
-    if event.type == "session.message" and event.message_from == "end_user" and state.channel == "chat":
-        updated = replace(updated, consumer_messages=state.consumer_messages + 1)
-    if event.type == "session.ended":
-        updated = replace(updated, finished="ended")
-    if event.type == "session.abandoned":
-        updated = replace(updated, finished="abandoned")
-    return updated
+
+
+_FINISHING: dict[str, Literal["ended", "abandoned"]] = {"session.ended": "ended", "session.abandoned": "abandoned"}
 
 
 def is_short_abandon(state: SessionState, event: Event, rules: RecordCreationSettings) -> bool:

@@ -35,19 +35,31 @@ _RFC3339 = re.compile(
 )
 
 
-class Rfc3339DateTime(fields.AwareDateTime):
-    """An RFC 3339 date-time with an offset (section 5.6: ``T`` and ``Z`` in either case).
+def parse_rfc3339(value: Any) -> datetime | None:
+    """The date-time an RFC 3339 string names (section 5.6: ``T`` and ``Z`` in either case), or
+    None if ``value`` is not one.
 
     ``datetime.fromisoformat`` alone takes ISO 8601 forms that RFC 3339 does not (week dates,
-    basic format, minutes without seconds, no offset); they are rejected here, as the host
-    contract says.
+    basic format, minutes without seconds, no offset, a comma before the fraction); the pattern
+    keeps them out, as the host contract says. Digits of a fraction beyond microseconds are dropped.
     """
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value.upper())
+    except ValueError:  # matches the pattern but names no real time (month 13, hour 25)
+        return None
+
+
+class Rfc3339DateTime(fields.AwareDateTime):
+    """A field for :func:`parse_rfc3339`: an RFC 3339 date-time with an offset."""
 
     default_error_messages = {
         "rfc3339": "Not an RFC 3339 date-time with an offset (like 2026-11-25T09:30:05Z).",
     }
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
-        if not isinstance(value, str) or not _RFC3339.match(value):
+        parsed = parse_rfc3339(value)
+        if parsed is None:
             raise self.make_error("rfc3339")
-        return super()._deserialize(value.upper(), attr, data, **kwargs)
+        return parsed

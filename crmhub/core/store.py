@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -28,11 +28,17 @@ from crmhub.core.rules import SessionState
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 
 
+_STATE_FIELDS = tuple(f.name for f in fields(SessionState))
+_COMPACT_SORTED_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
+
 def state_to_json(state: SessionState) -> str:
-    data = asdict(state)
+    # Not dataclasses.asdict: it deep-copies session_fields, which are JSON-ready as they are,
+    # and that copy was the costliest step of a stored event.
+    data = {name: getattr(state, name) for name in _STATE_FIELDS}
     data["record"] = state.record.to_state() if state.record else None
     data["first_event_at"] = state.first_event_at.isoformat() if state.first_event_at else None
-    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+    return _COMPACT_SORTED_JSON(data)
 
 
 def state_from_json(text: str) -> SessionState:
