@@ -134,11 +134,13 @@ def _requested_tickets(client: ZendeskClient, user_id: int, queue_id: str) -> tu
 
 def find_candidate(client: ZendeskClient, query: RecordQuery) -> CrmRecord | None:
     queue_id = query.leaf_queue.id
+    user_id = None
     if query.hint:
-        hinted = _open_hint(client, query.hint, queue_id)
+        hinted, user_id = _read_hint(client, query.hint, queue_id)
         if hinted is not None:
             return hinted
-    user_id = find_requester(client, query.end_user)
+    if user_id is None:
+        user_id = find_requester(client, query.end_user)
     if user_id is None:
         return None
     tickets, solved = _requested_tickets(client, user_id, queue_id)
@@ -154,16 +156,20 @@ def find_candidate(client: ZendeskClient, query: RecordQuery) -> CrmRecord | Non
     return pick_record(records, query.closed_since)
 
 
-def _open_hint(client: ZendeskClient, hint: str, queue_id: str) -> CrmRecord | None:
-    """The remembered ticket, if it is still open and still marked with this queue: the newest
-    ticket crmhub made for this end user and queue, so nothing newer can be a candidate."""
+def _read_hint(client: ZendeskClient, hint: str, queue_id: str) -> tuple[CrmRecord | None, int | None]:
+    """The remembered ticket if it is still open and still marked with this queue (the newest
+    ticket crmhub made for this end user and queue, so nothing newer can be a candidate), and
+    its requester: crmhub filed it under this end user, so when it is not the answer, the
+    requester's tickets are listed without looking the end user up again."""
     try:
         ticket, _ = _fetch(client, hint)
     except ZendeskNotFound:
-        return None
+        return None, None
+    requester = ticket.get("requester_id")
+    requester_id = int(requester) if isinstance(requester, int) and not isinstance(requester, bool) else None
     if is_open(ticket) and marks_queue(ticket, queue_id, client.settings.leaf_queue_field):
-        return to_record(ticket, client.agent_url(ticket["id"]), leaf_queue_id=queue_id)
-    return None
+        return to_record(ticket, client.agent_url(ticket["id"]), leaf_queue_id=queue_id), requester_id
+    return None, requester_id
 
 
 # --- adding a session to a found record -------------------------------------------------------

@@ -163,6 +163,16 @@ def test_the_hint_answers_in_one_call_when_still_open(client: ZendeskClient) -> 
     assert (found.id, found.status, found.crm_status) == ("1001", "open", "pending")
 
 
+def test_a_solved_hint_lists_its_requesters_tickets_without_looking_the_end_user_up(client: ZendeskClient) -> None:
+    solved = ticket(1001, "solved", [QTAG], updated="2026-11-24T15:00:00Z")
+    metrics = {"metric_sets": [{"ticket_id": 1001, "solved_at": "2026-11-24T15:00:00Z"}]}
+    with replay(fixture(get("/tickets/1001.json", {"ticket": solved}),
+                        get("/users/9001/tickets/requested.json", {"tickets": [solved], "next_page": None, **metrics},
+                            query=LISTING))):
+        found = plugin.find_open_record(client, samples.query(hint="1001", window_days=3))
+    assert (found.id, found.status, found.closed_at.isoformat()) == ("1001", "closed", "2026-11-24T15:00:00+00:00")
+
+
 def test_a_deleted_hint_falls_back_to_the_listing(client: ZendeskClient) -> None:
     with replay(fixture(get("/tickets/1001.json", {"error": "RecordNotFound", "description": "Not found"}, 404), BY_ID,
                         get("/users/9001/tickets/requested.json", {"tickets": [], "next_page": None}, query=LISTING))):
