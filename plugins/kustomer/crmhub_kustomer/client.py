@@ -16,8 +16,10 @@ import requests
 from crmhub.core.errors import PermanentCrmError, UnknownOutcomeError
 from crmhub_kustomer import __version__
 from crmhub_kustomer.customer_ids import CustomerIds
+from crmhub_kustomer.handoffs import Handoffs
 from crmhub_kustomer.http_errors import Clock, KustomerNotFound, error_for_exception, error_for_response
 from crmhub_kustomer.settings import KustomerSettings
+from crmhub_kustomer.tag_ids import TagIds
 
 USER_AGENT = f"crmhub-kustomer/{__version__}"
 
@@ -29,11 +31,17 @@ def segment(value: str) -> str:
 
 class KustomerClient:
     """Talks to one Kustomer org. Safe to share between threads (``requests.Session`` is, for
-    this use, and the customer-id cache locks)."""
+    this use, and the memories below lock).
+
+    What it remembers for the process: customer ids by end user, the org's tag ids by name, and
+    the tag ids of the conversation ``find_open_record`` just chose (for the write that follows).
+    """
 
     def __init__(self, settings: KustomerSettings, *, http: requests.Session | None = None, clock: Clock = time.time):
         self.settings = settings
         self.customer_ids = CustomerIds()
+        self.tag_ids = TagIds()
+        self.handoffs = Handoffs()
         self._clock = clock
         self._http = http or requests.Session()
         self._http.headers.update(

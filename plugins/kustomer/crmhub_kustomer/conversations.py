@@ -8,9 +8,13 @@ Marks (so that crmhub finds its own conversations again; hand-made ones are not 
   (``crmhubLeafQueueStr`` by default) holds the leaf queue's id. A tag would not do: a
   conversation's ``tags`` come back as tag ids, not names.
 
-Tags are added by name with ``POST /v1/conversations/{id}/tags``, which appends (creating tags the
-org does not have yet) and never replaces: the ``tags`` attribute itself holds tag ids and sending
-it would replace the list. The description and each appended session are internal notes.
+Tags: a conversation's ``tags`` attribute holds tag ids, and sending it replaces the list. With
+the org's ids known (:mod:`crmhub_kustomer.tags`), the ids ride on the conversation create and on
+the reopen ``PATCH`` (the ids the conversation had, read a moment before by
+``find_open_record``, plus the new ones), and an append whose tags the conversation already
+carries makes no tags request. Otherwise, and for a name without an id, tags are added by name
+with ``POST /v1/conversations/{id}/tags``, which only ever adds. The description and each
+appended session are internal notes.
 
 Order of writes: the steps that are safe to repeat (reopen, tags) come before the one that is not
 (the note), so that a retry after a failure repeats nothing visible twice. After a conversation
@@ -21,54 +25,76 @@ conversation): it is logged as a warning and the created record returned.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crmhub.core.errors import CrmError, PermanentCrmError, TransientCrmError, UnknownOutcomeError
 from crmhub.core.models import CrmRecord, EndUser, NewRecord, RecordQuery, SessionNote
 from crmhub.core.rules import pick_record
+from crmhub.core.tags import unique
 from crmhub_kustomer.client import KustomerClient, segment
-from crmhub_kustomer.customers import find_customer, find_or_create_customer, forget_customer
+from crmhub_kustomer.customers import find_customer, find_or_create_customer, forget_customer, remember_customer
 from crmhub_kustomer.http_errors import KustomerNotFound
 from crmhub_kustomer.records import (
+    conversation_customer_id,
     conversation_record,
+    conversation_tag_ids,
     leaf_queue_mark,
     resource,
     resources,
     session_external_id,
 )
+from crmhub_kustomer.tags import tag_ids_for
 
 log = logging.getLogger("crmhub.kustomer")
 PAGE_SIZE = 100
 
 
 def find_open_record(client: KustomerClient, query: RecordQuery) -> CrmRecord | None:
-    """The conversation a new session of this end user in this leaf queue should join, or None."""
+    """The conversation a new session of this end user in this leaf queue should join, or None.
+
+    The remembered conversation (the hint), when open, is the answer in one call. Otherwise an
+    older one may be open, or one closed more recently, so the customer's conversations are
+    listed; the hinted conversation names its customer, which saves looking the customer up.
+    """
     attribute = client.settings.leaf_queue_attribute
     queue_id = query.leaf_queue.id
+    customer_id = None
     if query.hint:
         hinted = _hinted(client, query.hint)
-        if hinted is not None and hinted.is_open and hinted.leaf_queue_id == queue_id:
-            return hinted
-    customer_id = find_customer(client, query.end_user, query.session_id)
+        if hinted is not None:
+            record = conversation_record(hinted, attribute)
+            if record.is_open and record.leaf_queue_id == queue_id:
+                return _handed_over(client, hinted, record)
+            customer_id = conversation_customer_id(hinted)
+            if customer_id is not None:
+                remember_customer(client, query.end_user, customer_id)
+    if customer_id is None:
+        customer_id = find_customer(client, query.end_user, query.session_id)
     if customer_id is None:
         return None
     listed = _customer_conversations(client, customer_id, query.end_user)
     # Only conversations carrying the mark are read: others (hand-made ones) are not candidates.
-    candidates = [conversation_record(c, attribute) for c in listed if leaf_queue_mark(c, attribute) == queue_id]
-    return pick_record(candidates, query.closed_since)
-
-
-def _hinted(client: KustomerClient, conversation_id: str) -> CrmRecord | None:
-    """The conversation crmhub last used for this end user and queue, as Kustomer has it now.
-
-    When it is open it is the answer (one call instead of a lookup and a listing); otherwise an
-    older conversation may still be open, so the full listing decides.
-    """
-    body = client.get_if_exists(f"/v1/conversations/{segment(conversation_id)}", "read the last conversation used")
-    if body is None:
+    marked = [c for c in listed if leaf_queue_mark(c, attribute) == queue_id]
+    candidates = [(conversation_record(c, attribute), c) for c in marked]
+    picked = pick_record([record for record, _ in candidates], query.closed_since)
+    if picked is None:
         return None
-    return conversation_record(resource(body, "conversation"), client.settings.leaf_queue_attribute)
+    return _handed_over(client, next(c for record, c in candidates if record is picked), picked)
+
+
+def _hinted(client: KustomerClient, conversation_id: str) -> Mapping[str, Any] | None:
+    """The conversation crmhub last used for this end user and queue, as Kustomer has it now."""
+    body = client.get_if_exists(f"/v1/conversations/{segment(conversation_id)}", "read the last conversation used")
+    return None if body is None else resource(body, "conversation")
+
+
+def _handed_over(client: KustomerClient, conversation: Mapping[str, Any], record: CrmRecord) -> CrmRecord:
+    """Hand the chosen conversation's tag ids to the append or reopen that follows."""
+    tag_ids = conversation_tag_ids(conversation)
+    if tag_ids is not None:
+        client.handoffs.put(record.id, tag_ids)
+    return record
 
 
 def _customer_conversations(client: KustomerClient, customer_id: str, end_user: EndUser) -> list[Any]:
@@ -104,11 +130,14 @@ def create_record(client: KustomerClient, record: NewRecord) -> CrmRecord:
         customer_id = settings.anonymous_customer_id
     else:
         customer_id = find_or_create_customer(client, end_user, record.session_id)
+    tag_ids = tag_ids_for(client, record.tags)
     body: dict[str, Any] = {
         "externalId": session_external_id(record.session_id),
         "name": record.title,
         "status": "open",
     }
+    if tag_ids:
+        body["tags"] = unique(tag_ids[name] for name in record.tags if name in tag_ids)
     if session.leaf_queue is not None:
         body["custom"] = {settings.leaf_queue_attribute: session.leaf_queue.id}
         target = settings.queues.get(session.leaf_queue.id)
@@ -134,7 +163,7 @@ def create_record(client: KustomerClient, record: NewRecord) -> CrmRecord:
         # Kustomer said 2xx: the conversation exists; reconciling by its externalId will find it.
         raise UnknownOutcomeError(f"{unreadable}; the conversation was probably created") from None
     try:
-        _add_tags(client, conversation.id, record.tags)
+        _add_tags(client, conversation.id, [name for name in record.tags if name not in tag_ids])
         _add_note(client, conversation.id, record.description)
     except CrmError as error:
         log.warning(
@@ -145,23 +174,37 @@ def create_record(client: KustomerClient, record: NewRecord) -> CrmRecord:
 
 
 def append_session(client: KustomerClient, record: CrmRecord, note: SessionNote) -> CrmRecord:
-    """Add the session's tags and a note to an open conversation."""
-    tagged = _add_tags(client, record.id, note.tags)
+    """Add the session's note to an open conversation, and its tags unless it already carries them."""
+    current = client.handoffs.take(record.id)
+    missing = list(note.tags)
+    if note.tags and current is not None:
+        tag_ids = tag_ids_for(client, note.tags)
+        missing = [name for name in note.tags if tag_ids.get(name) not in current]
+    tagged = _add_tags(client, record.id, missing)
     _add_note(client, record.id, note.text)
     return tagged or record
 
 
 def reopen(client: KustomerClient, record: CrmRecord, note: SessionNote) -> CrmRecord:
-    """Set a done conversation back to ``open``, then add the session's tags and note.
+    """Set a done conversation back to ``open`` (with the session's tag ids), then add its note.
 
-    Kustomer has no single request that changes the status and adds a note, so this takes two or
-    three; if the note fails after the reopen, the retry finds the conversation open and appends.
+    Kustomer has no single request that changes the status and adds a note, so this takes two;
+    if the note fails after the reopen, the retry finds the conversation open and appends. The
+    tag ids go in the same ``PATCH`` only when the conversation's current ids were handed over
+    (the list is replaced); otherwise the tags are added by name after it.
     """
-    body = client.patch(
-        f"/v1/conversations/{segment(record.id)}", {"status": "open"}, f"reopen conversation {record.id}"
-    )
+    current = client.handoffs.take(record.id)
+    update: dict[str, Any] = {"status": "open"}
+    by_name = list(note.tags)
+    if note.tags and current is not None:
+        tag_ids = tag_ids_for(client, note.tags)
+        new = unique(tag_ids[name] for name in note.tags if name in tag_ids and tag_ids[name] not in current)
+        if new:
+            update["tags"] = [*current, *new]
+        by_name = [name for name in note.tags if name not in tag_ids]
+    body = client.patch(f"/v1/conversations/{segment(record.id)}", update, f"reopen conversation {record.id}")
     reopened = conversation_record(resource(body, "conversation"), client.settings.leaf_queue_attribute)
-    tagged = _add_tags(client, record.id, note.tags)
+    tagged = _add_tags(client, record.id, by_name)
     _add_note(client, record.id, note.text)
     return tagged or reopened
 
@@ -178,8 +221,9 @@ def find_record_for_session(client: KustomerClient, session_id: str) -> CrmRecor
 
 
 def _add_tags(client: KustomerClient, conversation_id: str, tags: Sequence[str]) -> CrmRecord | None:
-    """Append tags by name (safe to repeat: a tag already there stays once). Returns the
-    conversation as Kustomer answers it, or None when there was nothing to add."""
+    """Append tags by name (safe to repeat: a tag already there stays once; a name the org lacks
+    becomes a tag). Returns the conversation as Kustomer answers it, or None when there was
+    nothing to add."""
     if not tags:
         return None
     body = client.post(

@@ -105,6 +105,15 @@ def _create(client: KustomerClient, end_user: EndUser, key: str | None) -> str:
     return customer_id
 
 
+def remember_customer(client: KustomerClient, end_user: EndUser, customer_id: str) -> None:
+    """Remember the customer that a conversation crmhub made for ``end_user`` belongs to, as the
+    conversation names it: no lookup is needed for it (and a remembered id Kustomer no longer
+    knows is forgotten when it answers 404, as for any other)."""
+    key = _key(client, end_user)
+    if key is not None:
+        client.customer_ids.remember(key, customer_id)
+
+
 def forget_customer(client: KustomerClient, end_user: EndUser) -> None:
     """Drop the remembered id (Kustomer said it no longer exists: merged or deleted)."""
     key = _key(client, end_user)

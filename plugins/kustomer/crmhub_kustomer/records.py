@@ -64,6 +64,25 @@ def leaf_queue_mark(conversation: Mapping[str, Any], attribute: str) -> str | No
     return value if isinstance(value, str) and value else None
 
 
+def conversation_tag_ids(conversation: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The tag ids on the conversation (its ``tags`` attribute), or None when the answer has no
+    readable list (then nothing is assumed about which tags are there)."""
+    attributes = conversation.get("attributes")
+    tags = attributes.get("tags") if isinstance(attributes, Mapping) else None
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        return None
+    return tuple(tags)
+
+
+def conversation_customer_id(conversation: Mapping[str, Any]) -> str | None:
+    """The id of the customer the conversation belongs to (``relationships.customer.data.id``)."""
+    relationships = conversation.get("relationships")
+    customer = relationships.get("customer") if isinstance(relationships, Mapping) else None
+    data = customer.get("data") if isinstance(customer, Mapping) else None
+    customer_id = data.get("id") if isinstance(data, Mapping) else None
+    return customer_id if isinstance(customer_id, str) and customer_id else None
+
+
 def conversation_record(conversation: Mapping[str, Any], attribute: str) -> CrmRecord:
     """A conversation (one ``data`` item) as a :class:`CrmRecord`."""
     conversation_id = conversation.get("id")

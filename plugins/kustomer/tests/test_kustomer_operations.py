@@ -1,5 +1,6 @@
-"""The tricky parts of the Kustomer operations: customer matching and its memory, the hint shortcut,
-the paging cap, partial failures after a create, conversation parsing and the settings schema."""
+"""The tricky parts of the Kustomer operations: customer matching and its memory, the hint shortcut
+(and the customer a done hinted conversation names), the paging cap, partial failures after a
+create, conversation parsing and the settings schema. Tag ids: ``test_kustomer_tags.py``."""
 
 from __future__ import annotations
 
@@ -151,14 +152,15 @@ def test_an_anonymous_customer_that_does_not_exist_is_a_permanent_error() -> Non
 
 def test_a_failing_note_after_the_create_keeps_the_created_conversation(caplog: pytest.LogCaptureFixture) -> None:
     record = samples.new_record(session=samples.session(end_user=None), tags=("UJET",))
-    made = conversation(externalId="crmhub-call-1001")
+    made = conversation(externalId="crmhub-call-1001", tags=["t-ujet"])
+    running = client()
+    running.tag_ids.store_listing({"UJET": "t-ujet"})
     with replay(fixture(
         exchange("POST", "/v1/customers/anon0/conversations", 201, {"data": made}),
-        exchange("POST", f"/v1/conversations/{CONVERSATION}/tags", 200, {"data": made}, body=["UJET"]),
         exchange("POST", f"/v1/conversations/{CONVERSATION}/notes", timeout=True),
     )):
         with caplog.at_level(logging.WARNING, logger="crmhub.kustomer"):
-            created = conversations.create_record(client(), record)
+            created = conversations.create_record(running, record)
     assert (created.id, created.status) == (CONVERSATION, "open")
     assert f"conversation {CONVERSATION} was created for session call-1001" in caplog.text
 
@@ -205,6 +207,36 @@ def test_a_hinted_conversation_of_another_queue_is_not_taken() -> None:
         exchange("GET", f"/v1/customers/{CUSTOMER}/conversations", json=listing, query={"page": "1", "pageSize": "100"}),
     )):
         assert conversations.find_open_record(client(), query) is None
+
+
+def test_a_done_hinted_conversation_names_its_customer_so_no_lookup_is_made() -> None:
+    made = client()
+    query = replace(samples.query(window_days=3), hint=CONVERSATION)
+    done = conversation(status="done", lastDone={"createdAt": "2026-11-24T16:02:44.318Z"}, tags=["t-1"])
+    done["relationships"] = {"customer": {"data": {"type": "customer", "id": CUSTOMER}}}
+    listing = {"data": [done], "links": {"next": None}}
+    with replay(fixture(
+        exchange("GET", f"/v1/conversations/{CONVERSATION}", json={"data": done}),
+        exchange("GET", f"/v1/customers/{CUSTOMER}/conversations", json=listing, query={"page": "1", "pageSize": "100"}),
+    )):
+        found = conversations.find_open_record(made, query)
+    assert found is not None and (found.id, found.status) == (CONVERSATION, "closed")
+    with responses.RequestsMock() as nothing_expected:  # a create that follows needs no lookup either
+        assert find_customer(made, samples.END_USER) == CUSTOMER
+    assert len(nothing_expected.calls) == 0
+
+
+def test_a_hinted_conversation_that_names_no_customer_leaves_the_lookup_to_be_made() -> None:
+    query = replace(samples.query(window_days=3), hint=CONVERSATION)
+    done = conversation(status="done", lastDone={"createdAt": "2026-11-24T16:02:44.318Z"})
+    with replay(fixture(
+        exchange("GET", f"/v1/conversations/{CONVERSATION}", json={"data": done}),
+        exchange("GET", "/v1/customers/externalId=u-7", json=customer_body()),
+        exchange("GET", f"/v1/customers/{CUSTOMER}/conversations", json={"data": [done], "links": {}},
+                 query={"page": "1", "pageSize": "100"}),
+    )):
+        found = conversations.find_open_record(client(), query)
+    assert found is not None and found.id == CONVERSATION
 
 
 def test_conversations_without_the_mark_are_not_read_at_all() -> None:
