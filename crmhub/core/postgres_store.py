@@ -1,8 +1,9 @@
 """The PostgreSQL state store, for several crmhub instances sharing one state (``postgresql://…``).
 
-The tables are those of the SQLite store. JSON is kept as text, not ``jsonb``: ``jsonb`` refuses
-the ``\\u0000`` escape, which a host may well send inside a chat message, and nothing here queries
-inside the JSON.
+The tables are those of the SQLite store, and so are the statements of a transaction's operations
+(:mod:`crmhub.core.sql_store`); this module adds the locks. JSON is kept as text, not ``jsonb``:
+``jsonb`` refuses the ``\\u0000`` escape, which a host may well send inside a chat message, and
+nothing here queries inside the JSON.
 
 How instances stay out of each other's way:
 
@@ -23,10 +24,9 @@ meet; the second is the hash of the session id or caller's key.
 
 from __future__ import annotations
 
-import json
+import functools
 import sqlite3
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from datetime import datetime
@@ -36,8 +36,8 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from crmhub.core.rules import SessionState
-from crmhub.core.store import Store, StoreTransaction, WorkItem, state_from_json, state_to_json
+from crmhub.core.sql_store import WORK_COLUMNS, SQLStore, SQLStoreTransaction
+from crmhub.core.store import Store, StoreTransaction, WorkItem
 
 CONNECT_TIMEOUT_SECONDS = 10  # unless the URL says otherwise (``connect_timeout``)
 
@@ -79,88 +79,24 @@ SESSION_SPACE = "/crmhub.session"
 CALLER_SPACE = "/crmhub.advisory-lock"
 SCHEMA_SPACE = "/crmhub.schema"
 
-_WORK_COLUMNS = "seq, session_id, event_id, event, status, attempts, last_error, not_before"
 
+class _PostgresTransaction(SQLStoreTransaction):
+    """The shared operations in a ``READ COMMITTED`` transaction, where other instances run at
+    the same time: sessions are locked, queued work is claimed with ``SKIP LOCKED``."""
 
-class _PostgresTransaction(StoreTransaction):
+    _select_session = SQLStoreTransaction._select_session + " FOR UPDATE"
+
     def __init__(self, conn: psycopg.Connection[Any]):
-        self._conn = conn
+        super().__init__(conn)
         self._locked_sessions: set[str] = set()
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> psycopg.Cursor[Any]:
+        return self._conn.execute(_format_placeholders(sql), params)
 
     def _lock_session(self, session_id: str) -> None:
         if session_id not in self._locked_sessions:
             self._conn.execute(f"SELECT pg_advisory_xact_lock({_SPACE}, hashtext(%s))", (SESSION_SPACE, session_id))
             self._locked_sessions.add(session_id)
-
-    def get_session(self, session_id: str) -> SessionState | None:
-        self._lock_session(session_id)
-        row = self._conn.execute(
-            "SELECT state FROM sessions WHERE session_id = %s FOR UPDATE", (session_id,)
-        ).fetchone()
-        return state_from_json(row[0]) if row else None
-
-    def put_session(self, session_id: str, state: SessionState) -> None:
-        self._lock_session(session_id)
-        self._conn.execute(
-            "INSERT INTO sessions (session_id, state) VALUES (%s, %s) "
-            "ON CONFLICT (session_id) DO UPDATE SET state = EXCLUDED.state",
-            (session_id, state_to_json(state)),
-        )
-
-    def handled_outcome(self, event_id: str) -> dict[str, Any] | None:
-        row = self._conn.execute("SELECT outcome FROM handled_events WHERE event_id = %s", (event_id,)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def mark_handled(self, event_id: str, session_id: str, outcome: dict[str, Any]) -> None:
-        self._conn.execute(
-            "INSERT INTO handled_events (event_id, session_id, outcome) VALUES (%s, %s, %s) "
-            "ON CONFLICT (event_id) DO UPDATE SET outcome = EXCLUDED.outcome",
-            (event_id, session_id, json.dumps(outcome, separators=(",", ":"))),
-        )
-
-    def latest_record(self, end_user_key: str, leaf_queue_id: str) -> str | None:
-        row = self._conn.execute(
-            "SELECT record_id FROM record_index WHERE end_user_key = %s AND leaf_queue_id = %s",
-            (end_user_key, leaf_queue_id),
-        ).fetchone()
-        return row[0] if row else None
-
-    def remember_record(self, end_user_key: str, leaf_queue_id: str, record_id: str, at: datetime) -> None:
-        self._conn.execute(
-            "INSERT INTO record_index (end_user_key, leaf_queue_id, record_id, at) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (end_user_key, leaf_queue_id) DO UPDATE SET record_id = EXCLUDED.record_id, at = EXCLUDED.at",
-            (end_user_key, leaf_queue_id, record_id, at),
-        )
-
-    def enqueue(
-        self, session_id: str, event_id: str, event: dict[str, Any], error: str, status: str = "pending",
-        not_before: datetime | None = None,
-    ) -> None:
-        self._conn.execute(
-            "INSERT INTO work (session_id, event_id, event, status, attempts, last_error, not_before) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (
-                session_id, event_id, json.dumps(event, separators=(",", ":")), status, 1 if error else 0,
-                error or None, not_before,
-            ),
-        )
-
-    def has_pending(self, session_id: str) -> bool:
-        row = self._conn.execute(
-            "SELECT 1 FROM work WHERE session_id = %s AND status = 'pending' LIMIT 1", (session_id,)
-        ).fetchone()
-        return row is not None
-
-    def _work(self, where: str, params: tuple[Any, ...], tail: str = "") -> list[WorkItem]:
-        rows = self._conn.execute(
-            f"SELECT {_WORK_COLUMNS} FROM work WHERE {where} ORDER BY seq {tail}", params
-        ).fetchall()
-        return [WorkItem(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7]) for r in rows]
-
-    def pending_work(self, session_id: str | None = None) -> list[WorkItem]:
-        if session_id is None:
-            return self._work("status = 'pending'", ())
-        return self._work("status = 'pending' AND session_id = %s", (session_id,))
 
     def claim_pending(self, limit: int) -> list[WorkItem]:
         # A session is claimed by locking its oldest pending item (its head); a head another
@@ -175,35 +111,18 @@ class _PostgresTransaction(StoreTransaction):
         if not heads:
             return []
         return self._work(
-            "status = 'pending' AND session_id = ANY(%s)", ([h[0] for h in heads], limit), "LIMIT %s FOR UPDATE"
-        )
-
-    def failed_work(self) -> list[WorkItem]:
-        return self._work("status = 'failed'", ())
-
-    def finish_work(self, seq: int) -> None:
-        self._conn.execute("DELETE FROM work WHERE seq = %s", (seq,))
-
-    def requeue_failed(self, seq: int | None = None) -> list[int]:
-        which, params = ("status = 'failed'", ()) if seq is None else ("status = 'failed' AND seq = %s", (seq,))
-        rows = self._conn.execute(
-            f"UPDATE work SET status = 'pending', not_before = NULL WHERE {which} RETURNING seq", params
-        ).fetchall()
-        return sorted(r[0] for r in rows)
-
-    def drop_work(self, seq: int) -> bool:
-        return self._conn.execute("DELETE FROM work WHERE seq = %s", (seq,)).rowcount > 0
-
-    def retry_later(
-        self, seq: int, error: str, status: str = "pending", not_before: datetime | None = None
-    ) -> None:
-        self._conn.execute(
-            "UPDATE work SET attempts = attempts + 1, last_error = %s, status = %s, not_before = %s WHERE seq = %s",
-            (error, status, not_before, seq),
+            "status = 'pending' AND session_id = ANY(?)", ([h[0] for h in heads], limit), " LIMIT ? FOR UPDATE"
         )
 
 
-class PostgresStore(Store):
+@functools.cache
+def _format_placeholders(sql: str) -> str:
+    """A shared statement with psycopg's ``%s`` for each ``?``; cached, as the statements are a
+    fixed few and run for every step."""
+    return sql.replace("?", "%s")
+
+
+class PostgresStore(SQLStore):
     """A store in a PostgreSQL database, which several crmhub instances may share.
 
     The URL is libpq's (``postgresql://user@host:port/database?sslmode=require``); a password
@@ -213,10 +132,8 @@ class PostgresStore(Store):
     """
 
     def __init__(self, url: str):
+        super().__init__()
         self.url = url
-        self._local = threading.local()
-        self._connections: list[psycopg.Connection[Any]] = []
-        self._guard = threading.Lock()
         try:
             conn = self._thread_connection("conn")
             with conn.transaction():  # instances starting together must not race on CREATE TABLE
@@ -236,11 +153,7 @@ class PostgresStore(Store):
         params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
         fresh = psycopg.connect(**params, autocommit=True)
         fresh.execute("SET synchronous_commit TO on")
-        with self._guard:
-            if conn is not None:
-                self._connections.remove(conn)
-            self._connections.append(fresh)
-        setattr(self._local, role, fresh)
+        self._keep(role, fresh, replacing=conn)
         return fresh
 
     def _first_use(self, role: str, use: Callable[[psycopg.Connection[Any]], object]) -> psycopg.Connection[Any]:
@@ -280,13 +193,6 @@ class PostgresStore(Store):
             except psycopg.OperationalError:  # the connection is gone, and the lock with it
                 pass
 
-    def close(self) -> None:
-        with self._guard:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
-
 
 def scratch_copy_of(url: str) -> Store:
     """A throw-away SQLite store holding a copy of the PostgreSQL store's data (for dry runs).
@@ -310,7 +216,7 @@ _EXPORTED = {
     "sessions": "session_id, state",
     "handled_events": "event_id, session_id, outcome",
     "record_index": "end_user_key, leaf_queue_id, record_id, at",
-    "work": _WORK_COLUMNS,
+    "work": WORK_COLUMNS,
 }
 
 
