@@ -1,14 +1,19 @@
-"""A fake Salesforce REST API: OAuth token, SOQL on Contact / Case / CaseStatus, sObject writes.
+"""A fake Salesforce REST API: OAuth token, SOQL on Contact / Case / CaseStatus, sObject writes, composite.
 
 It answers what the crmhub-salesforce plugin asks, the way Salesforce documents it: the
 client-credentials token, ``query`` (one page, ``done: true``), Contact and Case create or upsert
-by external id (201 / 200), Case update (204) and CaseComment create. The SOQL it understands is
-the plugin's own: equality and ``IN`` lists joined by ``OR`` for people; ``AND``-ed equalities,
-``IsClosed = false`` and ``ClosedDate >=`` for records.
+by external id (201 / 200), Case update (204), CaseComment create, and ``POST /composite`` with
+``allOrNone`` (subrequests in order, ``@{ref.id}`` references, every subrequest rolled back and
+reported 400 ``PROCESSING_HALTED`` when one fails). The SOQL it understands is the plugin's own:
+equality and ``IN`` lists joined by ``OR`` for people, with an optional parent-child subquery
+``(SELECT … FROM Cases WHERE …)`` whose result is ``null`` for a Contact without matching Cases
+and a nested query result otherwise; ``AND``-ed equalities, ``IsClosed = false`` and
+``ClosedDate >=`` for records.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 from datetime import datetime, timezone
@@ -25,6 +30,9 @@ SESSION_FIELD = "Crmhub_Session_Id__c"
 QUEUE_FIELD = "Crmhub_Leaf_Queue__c"
 PERSON_FIELDS = (PERSON_ID_FIELD, "Phone", "MobilePhone", "Email")
 _LITERAL = r"'((?:[^'\\]|\\.)*)'"
+CASES_RELATIONSHIP = "Cases"
+HALTED = [{"errorCode": "PROCESSING_HALTED",
+           "message": "The transaction was rolled back since another operation in the same transaction failed."}]
 
 
 def settings(base_url: str) -> dict[str, Any]:
@@ -49,6 +57,25 @@ def _unescape(literal: str) -> str:
     return re.sub(r"\\(.)", r"\1", literal)
 
 
+def _subquery(soql: str) -> tuple[str, str | None]:
+    """``soql`` without its parent-child subquery, and the subquery's text (None if it has none).
+    The subquery's own parentheses (``(IsClosed = false OR …)``) are balanced."""
+    start = soql.find("(SELECT ")
+    if start < 0:
+        return soql, None
+    depth = 0
+    for end in range(start, len(soql)):
+        depth += {"(": 1, ")": -1}.get(soql[end], 0)
+        if depth == 0:
+            return soql[:start] + soql[end + 1:], soql[start + 1:end]
+    raise ValueError(f"unbalanced subquery in {soql!r}")
+
+
+def _where(soql: str) -> str:
+    where = re.split(r"\bWHERE\b", soql, maxsplit=1)[1]
+    return re.split(r"\bORDER BY\b|\bLIMIT\b", where)[0]
+
+
 def _saved(record_id: str, created: bool) -> dict[str, Any]:
     return {"id": record_id, "success": True, "errors": [], "created": created}
 
@@ -61,6 +88,7 @@ class App(FakeApp):
         self._ids = itertools.count(1)
         self.route("POST", r"/services/oauth2/token", self.token)
         self.route("GET", DATA + r"/query", self.query)
+        self.route("POST", DATA + r"/composite", self.composite)
         self.route("POST", DATA + r"/sobjects/(?P<sobject>\w+)", self.create)
         self.route("PATCH", DATA + r"/sobjects/(?P<sobject>\w+)/(?P<field>\w+)/(?P<value>[^/]+)", self.upsert)
         self.route("PATCH", DATA + r"/sobjects/(?P<sobject>\w+)/(?P<record_id>\w+)", self.update)
@@ -89,10 +117,9 @@ class App(FakeApp):
     # --- SOQL -----------------------------------------------------------------------------------
 
     def query(self, request: Request) -> Answer:
-        soql = request.query["q"]
+        soql, subquery = _subquery(request.query["q"])
         sobject = re.search(r"\bFROM (\w+)", soql).group(1)  # type: ignore[union-attr]
-        where = re.split(r"\bWHERE\b", soql, maxsplit=1)[1]
-        where = re.split(r"\bORDER BY\b|\bLIMIT\b", where)[0]
+        where = _where(soql)
         if sobject == "CaseStatus":
             found = [{"ApiName": "New", "MasterLabel": "New"}]
         elif sobject == "Contact":
@@ -100,13 +127,27 @@ class App(FakeApp):
             found = [row for row in self.rows["Contact"].values()
                      if any(str(row.get(f) or "").lower() in wanted for f in PERSON_FIELDS if row.get(f))]
             found.sort(key=lambda row: row["CreatedDate"])
+            if subquery is not None:
+                if f"FROM {CASES_RELATIONSHIP} " not in subquery:
+                    return Answer(400, [{"errorCode": "INVALID_TYPE", "message": "Didn't understand relationship in FROM clause"}])
+                found = [{**row, CASES_RELATIONSHIP: self._nested(self._cases(_where(subquery), row["Id"]))} for row in found]
         else:
             found = self._cases(where)
         records = [{"attributes": {"type": sobject}, **row} for row in found]
         return Answer(200, {"totalSize": len(records), "done": True, "records": records})
 
-    def _cases(self, where: str) -> list[dict[str, Any]]:
+    @staticmethod
+    def _nested(cases: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """A subquery's result in its parent row: null when it found nothing."""
+        if not cases:
+            return None
+        records = [{"attributes": {"type": "Case"}, **row} for row in cases]
+        return {"totalSize": len(records), "done": True, "records": records}
+
+    def _cases(self, where: str, contact_id: str | None = None) -> list[dict[str, Any]]:
         equal = {field: _unescape(value) for field, value in re.findall(r"(\w+) = " + _LITERAL, where)}
+        if contact_id is not None:
+            equal["ContactId"] = contact_id
         since = re.search(r"ClosedDate >= (\S+?)\)", where)
         cases = [row for row in self.rows["Case"].values() if all(row.get(f) == v for f, v in equal.items())]
         if since:
@@ -147,3 +188,31 @@ class App(FakeApp):
         if sobject == "Case" and "Status" in request.body and request.body["Status"] != "Closed":
             row.update(IsClosed=False, ClosedDate=None)
         return Answer(204)
+
+    # --- composite ------------------------------------------------------------------------------
+
+    def composite(self, request: Request) -> Answer:
+        """Subrequests in order, each served by this fake's own routes, ``@{ref.id}`` replaced by
+        what an earlier one answered; with ``allOrNone``, one failure rolls every write back."""
+        before = copy.deepcopy(self.rows)
+        ids: dict[str, str] = {}
+        results: list[dict[str, Any]] = []
+        for sub in request.body["compositeRequest"]:
+            url = self._resolve(sub["url"], ids)
+            body = {key: self._resolve(value, ids) if isinstance(value, str) else value
+                    for key, value in (sub.get("body") or {}).items()}
+            answer = self.handle(Request(sub["method"], url, {}, body, dict(sub.get("httpHeaders") or {})))
+            if isinstance(answer.body, dict) and "id" in answer.body:
+                ids[sub["referenceId"]] = answer.body["id"]
+            results.append({"body": answer.body, "httpHeaders": {}, "httpStatusCode": answer.status,
+                            "referenceId": sub["referenceId"]})
+        failed = any(not 200 <= r["httpStatusCode"] < 300 for r in results)
+        if failed and request.body.get("allOrNone"):
+            self.rows = before
+            results = [r if not 200 <= r["httpStatusCode"] < 300 else {**r, "body": HALTED, "httpStatusCode": 400}
+                       for r in results]
+        return Answer(200, {"compositeResponse": results})
+
+    @staticmethod
+    def _resolve(text: str, ids: dict[str, str]) -> str:
+        return re.sub(r"@\{(\w+)\.id\}", lambda m: ids.get(m.group(1), m.group(0)), text)

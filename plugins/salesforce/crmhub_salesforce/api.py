@@ -88,21 +88,37 @@ class SalesforceApi:
 
     def query(self, soql: str, *, action: str) -> list[dict[str, Any]]:
         """Run a SOQL query and return every record, following ``nextRecordsUrl`` pages."""
-        response = self.request("GET", "query", params={"q": soql}, action=action)
+        return self._all_pages(self.request("GET", "query", params={"q": soql}, action=action), action)
+
+    def query_more(self, next_records_url: str, *, action: str) -> list[dict[str, Any]]:
+        """The records from a ``nextRecordsUrl`` on (a subquery's further child records, say)."""
+        return self._all_pages(self.request("GET", next_records_url, action=action), action)
+
+    def _all_pages(self, response: requests.Response, action: str) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         for _ in range(MAX_QUERY_PAGES):
-            page = json_object(response, action)
-            batch, done, next_url = page.get("records"), page.get("done"), page.get("nextRecordsUrl")
-            if not isinstance(batch, list) or not all(isinstance(r, dict) for r in batch) or not isinstance(done, bool):
-                raise PermanentCrmError(f"Salesforce's answer to {action} is not a SOQL query result")
+            batch, next_url = query_page(json_object(response, action), action)
             records.extend(batch)
-            if done or not next_url:
+            if next_url is None:
                 return records
-            if not isinstance(next_url, str):
-                raise PermanentCrmError(f"Salesforce's answer to {action} has a malformed nextRecordsUrl")
             response = self.request("GET", next_url, action=action)
         log.warning("stopped reading %s after %d pages of results", action, MAX_QUERY_PAGES)
         return records
+
+
+def query_page(page: Any, action: str) -> tuple[list[dict[str, Any]], str | None]:
+    """One SOQL result (``{"totalSize", "done", "records", "nextRecordsUrl"}``, at the top or nested
+    as a subquery's): its records, and the URL of the next page while ``done`` is false."""
+    batch = page.get("records") if isinstance(page, dict) else None
+    done = page.get("done") if isinstance(page, dict) else None
+    if not isinstance(batch, list) or not all(isinstance(r, dict) for r in batch) or not isinstance(done, bool):
+        raise PermanentCrmError(f"Salesforce's answer to {action} is not a SOQL query result")
+    next_url = page.get("nextRecordsUrl")
+    if done or not next_url:
+        return batch, None
+    if not isinstance(next_url, str):
+        raise PermanentCrmError(f"Salesforce's answer to {action} has a malformed nextRecordsUrl")
+    return batch, next_url
 
 
 def json_object(response: requests.Response, action: str) -> dict[str, Any]:
@@ -118,17 +134,12 @@ def json_object(response: requests.Response, action: str) -> dict[str, Any]:
     return body
 
 
-def created_id(response: requests.Response, action: str) -> str:
-    """The ``id`` of a create or upsert result (``{"id", "success", "errors"}``).
-
-    The call succeeded (2xx), so the record most likely exists even when the answer cannot be
-    read: that is an unknown outcome, which the dispatcher reconciles by session id.
-    """
-    try:
-        body = json_object(response, action)
-    except PermanentCrmError as error:
-        raise UnknownOutcomeError(f"{error}; the record may have been created") from None
-    record_id = body.get("id")
+def record_id_of(body: Any, action: str) -> str:
+    """The ``id`` of a successful create or upsert result (``{"id", "success", "errors"}``), whole or
+    from a composite subrequest. The write succeeded (2xx), so the record most likely exists even
+    when the answer cannot be read: that is an unknown outcome, which the dispatcher reconciles by
+    session id."""
+    record_id = body.get("id") if isinstance(body, dict) else None
     if not isinstance(record_id, str) or not record_id or body.get("success") is False:
         raise UnknownOutcomeError(f"Salesforce's answer to {action} carries no record id; it may have been created")
     return record_id

@@ -15,7 +15,9 @@ check                        Salesforce call, and what passes
 ``note object CaseComment``  ``GET …/sobjects/CaseComment/describe``: createable, with its fields
 ``person object Contact``    ``GET …/sobjects/Contact/describe`` (and the ``secondary_lookup``
                              object's): queryable, the phone, email and external-id fields exist,
-                             and Contacts can be created when ``create_contacts`` is on
+                             Contacts can be created when ``create_contacts`` is on, and the child
+                             relationship crmhub reads the records through (``Cases``) has the
+                             name the settings give it
 ``owner ID``                 each ``queue_owners`` id: a queue that takes the record object
                              (SOQL on ``QueueSobject``) or an active user (SOQL on ``User``)
 ===========================  =====================================================================
@@ -34,7 +36,7 @@ from crmhub.core.models import CheckResult
 from crmhub_salesforce import soql
 from crmhub_salesforce.api import json_object
 from crmhub_salesforce.client import SalesforceClient
-from crmhub_salesforce.config import SalesforceConfig
+from crmhub_salesforce.config import PersonLookup, SalesforceConfig
 
 CREATE, UPDATE, EXTERNAL_ID = "createable", "updateable", "an External ID"
 QUEUE_PREFIX, USER_PREFIX = "00G", "005"
@@ -67,7 +69,13 @@ def check_crm(client: SalesforceClient) -> list[CheckResult]:
         creates = index == 0 and config.create_contacts
         flags = {"queryable", CREATE} if creates else {"queryable"}
         described_person = _describe(client, person.object)
-        results.append(_object_check("person object", person.object, described_person, flags, person_needs(config, index)))
+        setting = "person_records_relationship" if index == 0 else "secondary_lookup.records_relationship"
+        relationship = [] if isinstance(described_person, CrmError) else _records_relationship(
+            described_person, person, record.object, setting
+        )
+        results.append(_object_check(
+            "person object", person.object, described_person, flags, person_needs(config, index), relationship
+        ))
     if record.owner_field and record.queue_owners:
         results += _owners(client)
     return results
@@ -136,6 +144,7 @@ def _fields(described: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 def _object_check(
     kind: str, sobject: str, described: Mapping[str, Any] | CrmError, flags: set[str], needs: Needs,
+    more_problems: Sequence[str] = (),
 ) -> CheckResult:
     name = f"{kind} {sobject}"
     if isinstance(described, CrmError):
@@ -148,9 +157,29 @@ def _object_check(
             problems.append(f"{sobject} has no field {field_name} (or this user cannot see it)")
             continue
         problems += [f"{field_name} is not {use}" for use in sorted(uses) if not _field_allows(field, use)]
+    problems += more_problems
     if problems:
         return CheckResult(name, False, "; ".join(problems))
     return CheckResult(name, True, f"{len(needs)} fields as the settings name them")
+
+
+def _records_relationship(
+    described: Mapping[str, Any], person: PersonLookup, record_object: str, setting: str,
+) -> list[str]:
+    """The person query reads the records through a child relationship (``Cases``): the one of
+    ``childRelationships`` whose child object and field are the record object and its person lookup."""
+    listed = described.get("childRelationships")
+    through = [
+        r for r in (listed if isinstance(listed, list) else [])
+        if isinstance(r, Mapping) and r.get("childSObject") == record_object and r.get("field") == person.record_field
+    ]
+    if any(r.get("relationshipName") == person.records_relationship for r in through):
+        return []
+    named = [str(r["relationshipName"]) for r in through if r.get("relationshipName")]
+    if named:
+        return [f"the {record_object} records of a {person.object} (through {person.record_field}) are {named[0]!r}, "
+                f"not {person.records_relationship!r}: set {setting}"]
+    return [f"{person.object} has no child relationship to {record_object} through {person.record_field}"]
 
 
 def _verb(flag: str) -> str:

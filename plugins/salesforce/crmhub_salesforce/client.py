@@ -2,11 +2,15 @@
 
 Each operation uses as few REST calls as the API allows (see the README's call counts):
 
-* find: the person query (cached briefly), then ONE SOQL query for the end user's records from the
-  leaf queue that are open or closed inside the window (``IsClosed`` / ``ClosedDate``);
+* find: ONE SOQL query for the end user and their records from the leaf queue that are open or
+  closed inside the window (``IsClosed`` / ``ClosedDate``), the records as a parent-child subquery
+  on the person (``Cases`` on Contact); while the person is cached, one query for the records alone;
 * create: ``POST /sobjects/Case`` (or an upsert on the session id when ``upsert_field`` is set),
-  with ``Sforce-Auto-Assign: FALSE`` so assignment rules leave the owner crmhub chose;
-* append: one ``CaseComment``; reopen: ``PATCH`` of the status (204) and one ``CaseComment``;
+  with ``Sforce-Auto-Assign: FALSE`` so assignment rules leave the owner crmhub chose; for an end
+  user nobody matched, the new Contact and the Case in ONE composite call (the Case's ``ContactId``
+  refers to the Contact the first subrequest makes);
+* append: one ``CaseComment``; reopen: the status ``PATCH`` and the ``CaseComment`` in ONE
+  composite call (all or none);
 * the default open status is read from ``CaseStatus`` once per client, unless the settings name it.
 """
 
@@ -18,19 +22,21 @@ from typing import Any
 
 import requests
 
-from crmhub.core.errors import PermanentCrmError
+from crmhub.core.errors import CrmError, PermanentCrmError
 from crmhub.core.models import CrmRecord, NewRecord, RecordQuery, SessionNote
 from crmhub.core.rules import pick_record
 from crmhub_salesforce import soql
-from crmhub_salesforce.api import AUTO_ASSIGN_OFF, SalesforceApi, created_id, json_object
+from crmhub_salesforce.api import AUTO_ASSIGN_OFF, SalesforceApi, json_object
 from crmhub_salesforce.config import SalesforceConfig
-from crmhub_salesforce.people import People, PersonMatch
+from crmhub_salesforce.people import People, RecordsSubquery
 from crmhub_salesforce.records import CRM_KEY, fit_bytes, fit_chars, parse_record, record_url
-from crmhub_salesforce.upsert import upsert
+from crmhub_salesforce.writes import Write, reference_to, send, upsert_write, written_id
 
 DESCRIPTION_MAX_CHARS = 32000
 """Case.Description and Opportunity.Description are long text areas of 32,000 characters."""
 NOTE_TITLE_MAX_CHARS = 80
+PERSON, RECORD, NOTE = "person", "record", "note"
+"""The composite reference ids of the writes crmhub sends together."""
 
 
 class SalesforceClient:
@@ -72,23 +78,34 @@ class SalesforceClient:
         return value
 
     def find_open_record(self, query: RecordQuery) -> CrmRecord | None:
-        person = self.people.find(query.end_user)
-        if person is None:
-            return None  # nobody in Salesforce, so no records of theirs either
         f = self.fields
-        conditions = [
-            f"{person.record_field} = {soql.literal(person.id)}",
-            f"{f.leaf_queue_field} = {soql.literal(query.leaf_queue.id)}",
-        ]
+        candidates = self._candidates(query)
+        known, person = self.people.cached(query.end_user)
+        if not known:
+            found = self.people.find_with_records(query.end_user, candidates)
+            if found is None:
+                return None  # nobody in Salesforce, so no records of theirs either
+            rows = found[1]
+        elif person is None:
+            return None
+        else:
+            where = f"{person.record_field} = {soql.literal(person.id)} AND {candidates.where}"
+            text = soql.select(candidates.fields, f.object, where, order_by=candidates.order_by)
+            rows = self.api.query(text, action=f"find the end user's {f.object} records")
+        instance = self.api.instance_url()
+        return pick_record([parse_record(row, f, instance) for row in rows], query.closed_since)
+
+    def _candidates(self, query: RecordQuery) -> RecordsSubquery:
+        """The end user's records crmhub may add this session to: marked with this leaf queue, open,
+        or (rule 2) closed since ``closed_since``; newest first."""
+        f = self.fields
+        conditions = [f"{f.leaf_queue_field} = {soql.literal(query.leaf_queue.id)}"]
         if query.closed_since is None:
             conditions.append(f"{f.closed_field} = false")
         else:
             since = soql.date_literal if f.closed_at_type == "date" else soql.datetime_literal
             conditions.append(f"({f.closed_field} = false OR {f.closed_at_field} >= {since(query.closed_since)})")
-        text = soql.select(f.select_list(), f.object, " AND ".join(conditions), order_by="CreatedDate DESC")
-        rows = self.api.query(text, action=f"find the end user's {f.object} records")
-        instance = self.api.instance_url()
-        return pick_record([parse_record(row, f, instance) for row in rows], query.closed_since)
+        return RecordsSubquery(f.select_list(), " AND ".join(conditions), "CreatedDate DESC")
 
     def find_record_for_session(self, session_id: str) -> CrmRecord | None:
         f = self.fields
@@ -104,25 +121,35 @@ class SalesforceClient:
     def create_record(self, record: NewRecord) -> CrmRecord:
         session = record.session
         end_user = None if session.is_anonymous else session.end_user
-        person = self.people.find_or_create(end_user) if end_user is not None else None
+        person = self.people.find(end_user) if end_user is not None else None
+        new_person = self.people.creation(end_user, PERSON) if end_user is not None and person is None else None
         status = self.open_status()
         f = self.fields
-        body = self._record_body(record, person)
+        if person is not None:
+            link: tuple[str, str] | None = (person.record_field, person.id)
+        elif new_person is not None:
+            link = (self.config.contact_lookup.record_field, reference_to(PERSON))
+        else:
+            link = None
+        body = self._record_body(record, link)
         action = f"create {f.object} for session {session.id}"
+        if f.upsert_field:
+            create = upsert_write(f.object, f.upsert_field, session.id, body, action=action, reference=RECORD, headers=AUTO_ASSIGN_OFF)
+        else:
+            create = Write("POST", f"sobjects/{f.object}", body, action, RECORD, may_have_applied=True, headers=AUTO_ASSIGN_OFF)
         try:
-            if f.upsert_field:
-                record_id, _ = upsert(
-                    self.api, f.object, f.upsert_field, session.id, body, action=action, headers=AUTO_ASSIGN_OFF
-                )
+            if new_person is None:
+                record_id = written_id(self.api, create, send(self.api, [create], action=action)[RECORD])
             else:
-                response = self.api.request(
-                    "POST", f"sobjects/{f.object}", json=body, headers=AUTO_ASSIGN_OFF, action=action,
-                    may_have_applied=True,
-                )
-                record_id = created_id(response, action)
-        except PermanentCrmError:
-            if end_user is not None:
-                self.people.forget(end_user)  # the person may be gone (merged, deleted): look again next time
+                both = f"{action} and its {self.config.contact_lookup.object}"
+                answers = send(self.api, [new_person, create], action=both)
+                assert end_user is not None
+                self.people.created(end_user, new_person, answers[PERSON])
+                record_id = written_id(self.api, create, answers[RECORD])
+        except CrmError as error:
+            if end_user is not None and (new_person is not None or isinstance(error, PermanentCrmError)):
+                # the person may be gone (merged, deleted), or may now exist: look again next time
+                self.people.forget(end_user)
             raise
         return CrmRecord(
             crm=CRM_KEY, id=record_id, status="open", crm_status=status,
@@ -130,7 +157,9 @@ class SalesforceClient:
             created_at=record.at, leaf_queue_id=session.leaf_queue.id if session.leaf_queue else None,
         )
 
-    def _record_body(self, record: NewRecord, person: PersonMatch | None) -> dict[str, Any]:
+    def _record_body(self, record: NewRecord, link: tuple[str, str] | None) -> dict[str, Any]:
+        """The new record's fields; ``link`` is the person lookup field and its value (an id, or a
+        composite reference to the Contact created in the same call)."""
         f = self.fields
         session = record.session
         body: dict[str, Any] = {
@@ -142,8 +171,8 @@ class SalesforceClient:
         origin = f.origin_values.get(session.channel)
         if f.origin_field and origin:
             body[f.origin_field] = origin
-        if person is not None:
-            body[person.record_field] = person.id
+        if link is not None:
+            body[link[0]] = link[1]
         if session.leaf_queue is not None:
             body[f.leaf_queue_field] = session.leaf_queue.id
             owner = f.queue_owners.get(session.leaf_queue.id)
@@ -158,24 +187,31 @@ class SalesforceClient:
         return body
 
     def append_session(self, record: CrmRecord, note: SessionNote) -> CrmRecord:
-        self._add_note(record.id, note)
+        """One ``CaseComment``; with new tags for the tags field, the tags ``PATCH`` in the same call."""
+        writes = [self._note_write(record.id, note)]
         changes = self._tag_changes(record.id, note.tags)
         if changes:
-            self._update(record.id, changes, f"add tags to {self.fields.object} {record.id}")
+            writes.append(self._update_write(record.id, changes, f"add tags to {self.fields.object} {record.id}"))
+        send(self.api, writes, action=f"add session {note.session.id} to {self.fields.object} {record.id}")
         return record
 
     def reopen(self, record: CrmRecord, note: SessionNote) -> CrmRecord:
+        """The open status (and new tags) by ``PATCH``, and the ``CaseComment``: one composite call,
+        all or none."""
         status = self.open_status()
         changes = {self.fields.status_field: status, **self._tag_changes(record.id, note.tags)}
-        self._update(record.id, changes, f"reopen {self.fields.object} {record.id}")
-        self._add_note(record.id, note)
+        action = f"reopen {self.fields.object} {record.id}"
+        send(self.api, [self._update_write(record.id, changes, action), self._note_write(record.id, note)], action=action)
         return replace(record, status="open", crm_status=status, closed_at=None)
 
-    def _update(self, record_id: str, changes: dict[str, Any], action: str) -> None:
+    def _update_write(self, record_id: str, changes: dict[str, Any], action: str) -> Write:
         """``PATCH /sobjects/<Object>/<id>`` (204): idempotent, so a lost answer is "try later"."""
-        self.api.request("PATCH", f"sobjects/{self.fields.object}/{record_id}", json=changes, headers=AUTO_ASSIGN_OFF, action=action)
+        return Write(
+            "PATCH", f"sobjects/{self.fields.object}/{record_id}", changes, action, RECORD,
+            may_have_applied=False, headers=AUTO_ASSIGN_OFF,
+        )
 
-    def _add_note(self, record_id: str, note: SessionNote) -> None:
+    def _note_write(self, record_id: str, note: SessionNote) -> Write:
         n = self.config.note
         body: dict[str, Any] = {
             n.parent_field: record_id,
@@ -184,9 +220,9 @@ class SalesforceClient:
         }
         if n.title_field:
             body[n.title_field] = fit_chars(f"crmhub session {note.session.id}", NOTE_TITLE_MAX_CHARS)
-        self.api.request(
-            "POST", f"sobjects/{n.object}", json=body, may_have_applied=True,
-            action=f"add a {n.object} to {self.fields.object} {record_id}",
+        return Write(
+            "POST", f"sobjects/{n.object}", body, f"add a {n.object} to {self.fields.object} {record_id}", NOTE,
+            may_have_applied=True,
         )
 
     def _tag_changes(self, record_id: str, tags: tuple[str, ...]) -> dict[str, str]:

@@ -37,13 +37,15 @@ class AuthSettings:
 
 @dataclass(frozen=True)
 class PersonLookup:
-    """One object end users are matched against, and the record field that links a match."""
+    """One object end users are matched against, the record field that links a match, and the child
+    relationship through which a query on this object reads the person's records (``Cases``)."""
 
     object: str
     record_field: str
     phone_fields: tuple[str, ...]
     email_fields: tuple[str, ...]
     external_id_field: str | None
+    records_relationship: str
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def config_from_settings(settings: Mapping[str, Any], config_dir: Path) -> Sales
         phone_fields=tuple(s["person_phone_fields"]),
         email_fields=tuple(s["person_email_fields"]),
         external_id_field=s.get("person_external_id_field"),
+        records_relationship=s["person_records_relationship"],
     )
     people = [contact]
     secondary = s.get("secondary_lookup")
@@ -149,6 +152,7 @@ def config_from_settings(settings: Mapping[str, Any], config_dir: Path) -> Sales
                 phone_fields=tuple(secondary.get("phone_fields") or ()),
                 email_fields=tuple(secondary.get("email_fields") or ()),
                 external_id_field=secondary.get("external_id_field"),
+                records_relationship=secondary["records_relationship"],
             )
         )
     record = RecordFields(

@@ -41,12 +41,17 @@ def error_codes(body: Any) -> list[tuple[str, str]]:
 
 def describe(response: requests.Response) -> str:
     """``HTTP 400 INVALID_FIELD: No such column 'foo'...``: what Salesforce said, shortened."""
-    codes = error_codes(json_or_none(response))
+    return describe_answer(response.status_code, json_or_none(response), response.reason)
+
+
+def describe_answer(status: int, body: Any, reason: str | None = None) -> str:
+    """:func:`describe` for an answer already taken apart (a composite subrequest's status and body)."""
+    codes = error_codes(body)
     if codes:
         detail = "; ".join(f"{code}: {message}" if code else message for code, message in codes)
     else:
-        detail = (response.reason or "").strip() or "no error details"
-    return one_line(f"HTTP {response.status_code} {detail}", limit=MAX_MESSAGE_CHARS)
+        detail = (reason or "").strip() or "no error details"
+    return one_line(f"HTTP {status} {detail}", limit=MAX_MESSAGE_CHARS)
 
 
 def is_invalid_session(response: requests.Response) -> bool:
@@ -62,10 +67,20 @@ def error_for_response(response: requests.Response, action: str, *, may_have_app
     :param may_have_applied: the request was a write that a server error may have carried out
         (a 5xx other than 503 then becomes :class:`UnknownOutcomeError`).
     """
-    status = response.status_code
-    codes = {code for code, _ in error_codes(json_or_none(response))}
-    message = f"Salesforce could not {action}: {describe(response)}"
-    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    return error_for_answer(
+        response.status_code, json_or_none(response), action, may_have_applied=may_have_applied,
+        retry_after=retry_after_seconds(response.headers.get("Retry-After")), reason=response.reason,
+    )
+
+
+def error_for_answer(
+    status: int, body: Any, action: str, *, may_have_applied: bool, retry_after: float | None = None,
+    reason: str | None = None,
+) -> CrmError:
+    """The crmhub error for a failed answer: a whole response's, or one composite subrequest's
+    (its ``httpStatusCode`` and ``body``), mapped the same way."""
+    codes = {code for code, _ in error_codes(body)}
+    message = f"Salesforce could not {action}: {describe_answer(status, body, reason)}"
     if status == 401:
         return AuthenticationError(message)
     if status == 403 and REQUEST_LIMIT_EXCEEDED in codes:

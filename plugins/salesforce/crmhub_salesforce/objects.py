@@ -7,6 +7,10 @@ queue and the session id). ``Case`` has all of them natively; ``Opportunity`` ha
 open while ``IsClosed`` is false, its close time is the ``CloseDate`` *date*). Any other object
 that has them can be used by naming every field in the settings: a preset only supplies defaults.
 
+crmhub reads a person and their records in one SOQL query, the records as a parent-child
+subquery through the person's child relationship: ``Cases`` on Contact (and on a Person Account),
+``Opportunities`` for Opportunity. A custom lookup has its own relationship name (``Cases__r``).
+
 Appended sessions become notes: ``CaseComment`` rows on a Case; on other objects the classic
 ``Note`` object (``ParentId``, ``Title``, ``Body``), which any object with notes enabled accepts.
 """
@@ -27,6 +31,7 @@ RECORD_PRESET_KEYS = (
     "closed_at_field",
     "closed_at_type",
     "contact_field",
+    "person_records_relationship",
     "origin_field",
     "owner_field",
     "event_date_fields",
@@ -49,6 +54,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "closed_at_field": "ClosedDate",
         "closed_at_type": "datetime",
         "contact_field": "ContactId",
+        # The child relationship of Case.ContactId on Contact (and of Case.AccountId on Account).
+        "person_records_relationship": "Cases",
         "origin_field": "Origin",
         "owner_field": "OwnerId",
         "event_date_fields": [],
@@ -70,6 +77,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "closed_at_field": "CloseDate",
         "closed_at_type": "date",
         "contact_field": "ContactId",
+        "person_records_relationship": "Opportunities",
         "origin_field": None,
         "owner_field": "OwnerId",
         # CloseDate is required on create: crmhub sets it to the event's date.
@@ -91,6 +99,7 @@ REQUIRED_WITHOUT_PRESET = (
     "closed_field",
     "closed_at_field",
     "contact_field",
+    "person_records_relationship",
     "note_object",
     "note_parent_field",
     "note_body_field",

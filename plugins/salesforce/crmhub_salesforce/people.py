@@ -7,12 +7,17 @@ first, then phone (compared in E.164), then email. Salesforce keeps phone number
 query offers the number in E.164, national and international form, and each stored number is read
 in the end user's own region before comparing.
 
+When crmhub is looking for the end user's records, the same query reads them too: a parent-child
+subquery through the lookup object's child relationship (``Cases`` on Contact) brings each
+person's candidate records with them, in one call.
+
 A Contact is created only when nothing matches and the end user can be found again next time (a
 phone, an email, or an id with an external-id field); with the external-id field it is created by
-upsert on the host's id, so a retry can never make a second Contact.
+upsert on the host's id, so a retry can never make a second Contact. The creation is a
+:class:`~crmhub_salesforce.writes.Write` the client sends together with the record's.
 
-Matches (and misses) are cached per client for ``person_cache_seconds``: the record lookup and the
-create that follows it for the same session then cost one person query, not two.
+Matches (and misses) are cached per client for ``person_cache_seconds``: the create that follows a
+record lookup for the same session then needs no person query.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +33,12 @@ import phonenumbers
 
 from crmhub.core.identity import normalise_phone
 from crmhub.core.models import EndUser
+from crmhub.core.errors import PermanentCrmError
 from crmhub_salesforce import soql
-from crmhub_salesforce.api import SalesforceApi, created_id
+from crmhub_salesforce.api import SalesforceApi, query_page
 from crmhub_salesforce.config import PersonLookup, SalesforceConfig
 from crmhub_salesforce.records import fit_chars
-from crmhub_salesforce.upsert import upsert
+from crmhub_salesforce.writes import Answer, Write, upsert_write, written_id
 
 MATCH_LIMIT = 50
 CACHE_SIZE = 1024
@@ -46,6 +52,16 @@ class PersonMatch:
     object: str
     id: str
     record_field: str
+
+
+@dataclass(frozen=True)
+class RecordsSubquery:
+    """The person's candidate records, read in the person query: fields, conditions and order of a
+    SOQL subquery on the lookup object's child relationship to the records."""
+
+    fields: Sequence[str]
+    where: str
+    order_by: str
 
 
 def phone_forms(number: str, region: str | None) -> list[str]:
@@ -108,14 +124,15 @@ class People:
         phone = normalise_phone(end_user.phone, self.region) if end_user.phone else ""
         return (end_user.id or "", phone, (end_user.email or "").strip().lower())
 
-    def _cached(self, end_user: EndUser) -> tuple[bool, PersonMatch | None]:
+    def cached(self, end_user: EndUser) -> tuple[bool, PersonMatch | None]:
+        """``(True, match or None)`` while a lookup of ``end_user`` is remembered, else ``(False, None)``."""
         with self._lock:
             entry = self._cache.get(self._key(end_user))
             if entry is None or entry[0] <= self._clock():
                 return False, None
             return True, entry[1]
 
-    def _remember(self, end_user: EndUser, match: PersonMatch | None) -> None:
+    def remember(self, end_user: EndUser, match: PersonMatch | None) -> None:
         if self.config.person_cache_seconds <= 0:
             return
         with self._lock:
@@ -126,7 +143,8 @@ class People:
                 self._cache.popitem(last=False)
 
     def forget(self, end_user: EndUser) -> None:
-        """Drop what is cached for ``end_user`` (after a write that used it was refused)."""
+        """Drop what is cached for ``end_user`` (after a write that used it was refused, or one
+        whose outcome is unknown created them)."""
         with self._lock:
             self._cache.pop(self._key(end_user), None)
 
@@ -134,18 +152,35 @@ class People:
 
     def find(self, end_user: EndUser) -> PersonMatch | None:
         """The matching person in the first lookup object that has one, or None."""
-        known, match = self._cached(end_user)
+        known, match = self.cached(end_user)
         if known:
             return match
-        match = None
-        for lookup in self.config.people:
-            match = self._find_in(lookup, end_user)
-            if match is not None:
-                break
-        self._remember(end_user, match)
+        found = self._lookup(end_user, None)
+        match = found[0] if found else None
+        self.remember(end_user, match)
         return match
 
-    def _find_in(self, lookup: PersonLookup, end_user: EndUser) -> PersonMatch | None:
+    def find_with_records(
+        self, end_user: EndUser, records: RecordsSubquery,
+    ) -> tuple[PersonMatch, list[dict[str, Any]]] | None:
+        """The matching person and their records that meet ``records``, asked in one query per
+        lookup object (no cache read: the caller asks when the cache has no answer)."""
+        found = self._lookup(end_user, records)
+        self.remember(end_user, found[0] if found else None)
+        return found
+
+    def _lookup(
+        self, end_user: EndUser, records: RecordsSubquery | None,
+    ) -> tuple[PersonMatch, list[dict[str, Any]]] | None:
+        for lookup in self.config.people:
+            found = self._find_in(lookup, end_user, records)
+            if found is not None:
+                return found
+        return None
+
+    def _find_in(
+        self, lookup: PersonLookup, end_user: EndUser, records: RecordsSubquery | None,
+    ) -> tuple[PersonMatch, list[dict[str, Any]]] | None:
         conditions: list[str] = []
         if lookup.external_id_field and end_user.id:
             conditions.append(f"{lookup.external_id_field} = {soql.literal(end_user.id)}")
@@ -157,12 +192,28 @@ class People:
         if not conditions:
             return None
         wanted = ["Id", *([lookup.external_id_field] if lookup.external_id_field else []), *lookup.phone_fields, *lookup.email_fields]
-        query = soql.select(
-            list(dict.fromkeys(wanted)), lookup.object, " OR ".join(conditions), order_by="CreatedDate ASC", limit=MATCH_LIMIT
-        )
-        rows = self.api.query(query, action=f"look up the end user in {lookup.object}")
-        row = self._best(rows, lookup, end_user)
-        return PersonMatch(lookup.object, row["Id"], lookup.record_field) if row else None
+        wanted = list(dict.fromkeys(wanted))
+        if records is not None:
+            wanted.append(f"({soql.select(records.fields, lookup.records_relationship, records.where, order_by=records.order_by)})")
+        query = soql.select(wanted, lookup.object, " OR ".join(conditions), order_by="CreatedDate ASC", limit=MATCH_LIMIT)
+        action = f"look up the end user in {lookup.object}"
+        row = self._best(self.api.query(query, action=action), lookup, end_user)
+        if row is None:
+            return None
+        match = PersonMatch(lookup.object, row["Id"], lookup.record_field)
+        return match, (self._child_records(row, lookup, action) if records is not None else [])
+
+    def _child_records(self, row: dict[str, Any], lookup: PersonLookup, action: str) -> list[dict[str, Any]]:
+        """The subquery's records in a person row: ``null`` when there are none, else a nested query
+        result, whose further pages (``done: false``) are read from its ``nextRecordsUrl``."""
+        name = lookup.records_relationship
+        if name not in row:
+            raise PermanentCrmError(f"Salesforce's answer to {action} lacks the {name} subquery of {lookup.object} {row['Id']}")
+        nested = row[name]
+        if nested is None:
+            return []
+        batch, next_url = query_page(nested, f"{action} ({name} of {row['Id']})")
+        return batch + (self.api.query_more(next_url, action=action) if next_url else [])
 
     def _best(self, rows: list[dict[str, Any]], lookup: PersonLookup, end_user: EndUser) -> dict[str, Any] | None:
         """The row matched by the strongest key: external id, then phone, then email."""
@@ -185,12 +236,12 @@ class People:
 
     # --- creating -----------------------------------------------------------------------------------------
 
-    def find_or_create(self, end_user: EndUser) -> PersonMatch | None:
-        """The matching person; else a new Contact if settings allow and the end user can be found
-        again by it; else None (the record is then created without a person)."""
-        match = self.find(end_user)
-        if match is not None or not self.config.create_contacts:
-            return match
+    def creation(self, end_user: EndUser, reference: str) -> Write | None:
+        """The write that creates ``end_user`` as a Contact when nobody matched, if the settings
+        allow it and the end user can be found again by it; else None (the record is then created
+        without a person)."""
+        if not self.config.create_contacts:
+            return None
         contact = self.config.contact_lookup
         by_external_id = bool(contact.external_id_field and end_user.id)
         if not (by_external_id or end_user.phone or end_user.email):
@@ -203,10 +254,12 @@ class People:
         action = f"create the end user as a {contact.object}"
         if by_external_id:
             assert contact.external_id_field is not None and end_user.id is not None
-            person_id, _ = upsert(self.api, contact.object, contact.external_id_field, end_user.id, body, action=action)
-        else:
-            response = self.api.request("POST", f"sobjects/{contact.object}", json=body, action=action, may_have_applied=True)
-            person_id = created_id(response, action)
-        match = PersonMatch(contact.object, person_id, contact.record_field)
-        self._remember(end_user, match)
+            return upsert_write(contact.object, contact.external_id_field, end_user.id, body, action=action, reference=reference)
+        return Write("POST", f"sobjects/{contact.object}", body, action, reference, may_have_applied=True)
+
+    def created(self, end_user: EndUser, write: Write, answer: Answer) -> PersonMatch:
+        """The Contact :meth:`creation`'s write made (remembered for the next sessions)."""
+        contact = self.config.contact_lookup
+        match = PersonMatch(contact.object, written_id(self.api, write, answer), contact.record_field)
+        self.remember(end_user, match)
         return match

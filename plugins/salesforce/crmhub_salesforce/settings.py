@@ -69,6 +69,8 @@ class SecondaryLookupSchema(Schema):
     phone_fields = fields.List(_api_name(), load_default=list)
     email_fields = fields.List(_api_name(), load_default=list)
     external_id_field = _api_name(load_default=None, allow_none=True)
+    records_relationship = _api_name(load_default=None, allow_none=True)
+    """The child relationship from this object to the records (default: ``person_records_relationship``)."""
 
     @validates_schema
     def _something_to_match(self, data: dict[str, Any], **_: Any) -> None:
@@ -177,7 +179,7 @@ class SalesforceSettingsSchema(Schema):
         SecondaryLookupSchema, load_default=None, allow_none=True,
         metadata=_about(
             "A second object tried when no person matches (object, record_field, phone_fields, email_fields, "
-            "external_id_field); none by default.",
+            "external_id_field, records_relationship); none by default.",
             example={
                 "object": "Account", "record_field": "AccountId",
                 "phone_fields": ["PersonMobilePhone"], "email_fields": ["PersonEmail"],
@@ -237,6 +239,14 @@ class SalesforceSettingsSchema(Schema):
     contact_field = _api_name(
         load_default=None, allow_none=True,
         metadata=_about("The lookup to the matched person (default: the preset's, ContactId).", example="ContactId"),
+    )
+    person_records_relationship = _api_name(
+        load_default=None, allow_none=True,
+        metadata=_about(
+            "The child relationship from person_object to the records through contact_field, used to read a person "
+            "and their records in one query (default: the preset's, Cases for Case; a custom lookup's ends in __r).",
+            example="Cases",
+        ),
     )
     origin_field = _optional_api_name(
         metadata=_about(
@@ -373,6 +383,9 @@ class SalesforceSettingsSchema(Schema):
                 data[key] = copy.deepcopy(defaults.get(key))
             elif data[key] == "":
                 data[key] = None
+        secondary = data.get("secondary_lookup")
+        if secondary and not secondary.get("records_relationship"):
+            secondary["records_relationship"] = data["person_records_relationship"]
         if data.get("default_phone_region"):
             data["default_phone_region"] = data["default_phone_region"].upper()
         return data

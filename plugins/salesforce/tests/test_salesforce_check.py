@@ -42,6 +42,14 @@ def test_every_check_passes() -> None:
     ]
 
 
+def test_a_records_relationship_of_another_name_is_named_with_the_setting_to_fix() -> None:
+    results = run_checks(FIXTURES / "all_ok.json", **MAPPED, person_records_relationship="Case_Records__r")
+    assert [r for r in results if not r.ok] == [CheckResult(
+        "person object Contact", False,
+        "the Case records of a Contact (through ContactId) are 'Cases', not 'Case_Records__r': set person_records_relationship",
+    )]
+
+
 def test_a_refused_token_request_stops_the_checks_with_salesforces_reason() -> None:
     [result] = run_checks(FIXTURES / "bad_credentials.json", **MAPPED)
     assert result == CheckResult(

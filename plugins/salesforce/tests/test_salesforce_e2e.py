@@ -95,24 +95,34 @@ def test_one_end_user_s_sessions_through_the_dispatcher(dispatcher):
     assert [(o.action, o.record.id if o.record else None) for o in retried] == [("created", "500Hu00000E2e04AAA")]
     assert "whose answer was lost, was found and kept" in retried[0].reason
 
-    # token + person query + Contact + CaseStatus + upsert; nothing for a redelivery; the person is cached after
-    assert [count for _, count in steps] == [5, 0, 2, 3, 2, 1, 2]
+    # token + the person with their Cases (one query) + CaseStatus + one composite call (Contact and Case);
+    # nothing for a redelivery; the person is cached after, so each find is one query for the Cases
+    assert [count for _, count in steps] == [4, 0, 2, 2, 2, 1, 2]
     paths = [(method, url.split("salesforce.com", 1)[1]) for method, url, *_ in seen.calls]
     query, comment, case = ("GET", f"{DATA}/query"), ("POST", f"{DATA}/sobjects/CaseComment"), f"{DATA}/sobjects/Case"
+    composite = ("POST", f"{DATA}/composite")
     assert paths == [
-        ("POST", "/services/oauth2/token"), query, ("POST", f"{DATA}/sobjects/Contact"), query,
-        ("PATCH", f"{case}/Crmhub_Session_Id__c/call-2001"),
+        ("POST", "/services/oauth2/token"), query, query, composite,
         query, comment,
-        query, ("PATCH", f"{case}/500Hu00000E2e01AAA"), comment,
+        query, composite,
         query, ("PATCH", f"{case}/Crmhub_Session_Id__c/call-2004"),
         ("PATCH", f"{case}/Crmhub_Session_Id__c/chat-2005"),
         query, ("PATCH", f"{case}/Crmhub_Session_Id__c/call-2006"),
         query,
     ]
     soql = [q["q"] for method, _, q, _, _ in seen.calls if method == "GET"]
+    assert "(SELECT Id, Status, IsClosed, ClosedDate, CreatedDate, Crmhub_Leaf_Queue__c, Crmhub_Session_Id__c FROM Cases " in soql[0]
     assert "Crmhub_Leaf_Queue__c = 'q-42' AND (IsClosed = false OR ClosedDate >= 2026-11-20T10:00:05Z)" in soql[3]
     assert soql[-1].endswith("WHERE Crmhub_Session_Id__c = 'call-2006' ORDER BY CreatedDate ASC LIMIT 1")
-    owners = [body.get("OwnerId") for method, _, _, body, _ in seen.calls if method == "PATCH" and body and "Subject" in body]
+    created, reopened = [body for method, url, _, body, _ in seen.calls if url.endswith("/composite")]
+    assert created["allOrNone"] is True
+    assert [sub["referenceId"] for sub in created["compositeRequest"]] == ["person", "record"]
+    assert created["compositeRequest"][1]["body"]["ContactId"] == "@{person.id}"
+    assert [(sub["method"], sub["referenceId"]) for sub in reopened["compositeRequest"]] == [("PATCH", "record"), ("POST", "note")]
+    assert reopened["compositeRequest"][0]["body"] == {"Status": "New"}
+    case_bodies = [sub["body"] for sub in created["compositeRequest"][1:]]
+    case_bodies += [body for method, _, _, body, _ in seen.calls if method == "PATCH" and body and "Subject" in body]
+    owners = [body.get("OwnerId") for body in case_bodies]
     assert owners == ["00GHu000003Rfnd1AA", "00GHu000003Rfnd1AA", "00GHu000003Rfnd1AA", None]
 
 

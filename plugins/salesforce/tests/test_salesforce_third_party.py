@@ -186,10 +186,15 @@ def test_a_record_not_found_by_external_id_is_refused(payload):
 
 
 def test_a_write_error_is_permanent_with_salesforce_s_message(payload):
+    """The reopen's status PATCH travels in a composite call: its subrequest answers the write error
+    (``compositeResponse[].body``), the CaseComment reports the rollback."""
     case = CrmRecord(crm="salesforce", id="500x000000Crm02AAA", status="closed", crm_status="Closed", leaf_queue_id="q-42")
-    with replay(served(
-        token(payload("auth_success_response.json")),
-        rest("PATCH", f"{DATA}/sobjects/Case/500x000000Crm02AAA", 400, payload("write_error_response.json")),
-    )):
+    halted = [{"errorCode": "PROCESSING_HALTED",
+               "message": "The transaction was rolled back since another operation in the same transaction failed."}]
+    answer = {"compositeResponse": [
+        {"body": payload("write_error_response.json"), "httpHeaders": {}, "httpStatusCode": 400, "referenceId": "record"},
+        {"body": halted, "httpHeaders": {}, "httpStatusCode": 400, "referenceId": "note"},
+    ]}
+    with replay(served(token(payload("auth_success_response.json")), rest("POST", f"{DATA}/composite", 200, answer))):
         with pytest.raises(PermanentCrmError, match="INVALID_FIELD: No such column 'foo' on sobject of type Bar"):
             client().reopen(case, samples.note())

@@ -135,6 +135,17 @@ def test_the_defaults_are_those_the_readme_documents():
     assert (loaded["api_version"], loaded["timeout_seconds"], loaded["login_url"]) == ("v60.0", 10.0, "https://login.salesforce.com")
     assert (loaded["leaf_queue_field"], loaded["session_id_field"]) == ("Crmhub_Leaf_Queue__c", "Crmhub_Session_Id__c")
     assert (loaded["note_object"], loaded["note_max_bytes"], loaded["tags_field"]) == ("CaseComment", 4000, None)
+    assert loaded["person_records_relationship"] == "Cases"
+
+
+def test_the_records_relationship_follows_the_record_object_and_the_secondary_lookup_shares_it():
+    person_account = {"object": "Account", "record_field": "AccountId", "phone_fields": ["PersonMobilePhone"]}
+    loaded = load(client_secret="test-client-secret", record_object="Opportunity", open_status="Prospecting",
+                  secondary_lookup=person_account)
+    assert loaded["person_records_relationship"] == "Opportunities"
+    assert loaded["secondary_lookup"]["records_relationship"] == "Opportunities"
+    own = load(client_secret="test-client-secret", secondary_lookup={**person_account, "records_relationship": "Cases__r"})
+    assert (own["person_records_relationship"], own["secondary_lookup"]["records_relationship"]) == ("Cases", "Cases__r")
 
 
 @pytest.mark.parametrize(
@@ -145,6 +156,8 @@ def test_the_defaults_are_those_the_readme_documents():
         ({"auth_flow": "jwt_bearer", "username": "u@example.com"}, "private_key"),
         ({"client_secret": "test-client-secret", "record_object": "Opportunity"}, "open_status"),
         ({"client_secret": "test-client-secret", "record_object": "WorkOrder", "open_status": "New"}, "closed_at_field"),
+        ({"client_secret": "test-client-secret", "record_object": "WorkOrder", "open_status": "New"}, "person_records_relationship"),
+        ({"client_secret": "test-client-secret", "person_records_relationship": "Cases) FROM Contact"}, "person_records_relationship"),
         ({"client_secret": "test-client-secret", "leaf_queue_field": "Queue__c OR Id != null"}, "leaf_queue_field"),
         ({"client_secret": "test-client-secret", "api_version": "60"}, "api_version"),
         ({"client_secret": "test-client-secret", "default_phone_region": "XX"}, "default_phone_region"),
