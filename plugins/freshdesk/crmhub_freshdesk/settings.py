@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+from crmhub import settings_fields
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 DEFAULT_PRIORITY = 1
@@ -56,30 +56,13 @@ class FreshdeskSettingsSchema(Schema):
             "set_in_template": True,
         },
     )
-    base_url = fields.String(
-        load_default=None,
-        validate=validate.Regexp(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", error="expected an http(s) URL"),
-        metadata={
-            "description": "Replaces the URL requests go to (proxies, sandboxes, local test servers); "
-            "ticket links still use domain.",
-            "example": "http://127.0.0.1:8080",
-        },
-    )
+    base_url = settings_fields.base_url("the URL requests go to; ticket links still use domain")
     api_key = fields.String(
         required=True, validate=validate.Length(min=1),
         metadata={"description": "An agent's Freshdesk API key (Profile settings > Your API Key).", "secret": True},
     )
-    timeout_seconds = fields.Float(
-        load_default=DEFAULT_TIMEOUT_SECONDS, validate=validate.Range(min=0, min_inclusive=False),
-        metadata={"description": "The HTTP timeout of each request, in seconds."},
-    )
-    default_phone_region = fields.String(
-        load_default=None,
-        metadata={
-            "description": "The region of phone numbers written without a country code (none by default).",
-            "example": "US",
-        },
-    )
+    timeout_seconds = settings_fields.timeout_seconds(DEFAULT_TIMEOUT_SECONDS)
+    default_phone_region = settings_fields.default_phone_region()
     anonymous_requester_email = fields.Email(
         load_default=None,
         metadata={
@@ -129,11 +112,6 @@ class FreshdeskSettingsSchema(Schema):
         load_default=DEFAULT_MAX_PAGES, strict=True, validate=validate.Range(min=1, max=MAX_LIST_PAGE),
         metadata={"description": "At most this many pages of 100 tickets are read per end user, the newest first."},
     )
-
-    @validates("default_phone_region")
-    def _region(self, value: str | None, **_: Any) -> None:
-        if value is not None and value.upper() not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValidationError(f"unknown phone region {value!r} (an ISO 3166 code such as 'US')")
 
     @validates_schema
     def _where(self, data: Mapping[str, Any], **_: Any) -> None:

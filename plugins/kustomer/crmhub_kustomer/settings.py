@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
+from crmhub import settings_fields
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -67,13 +67,7 @@ class KustomerSettingsSchema(Schema):
             "set_in_template": True,
         },
     )
-    base_url = fields.Url(
-        load_default=None, require_tld=False, schemes={"http", "https"},
-        metadata={
-            "description": "Replaces the API host (sandboxes, proxies, local test servers).",
-            "example": "http://127.0.0.1:8080",
-        },
-    )
+    base_url = settings_fields.base_url("the API host")
     api_key = fields.String(
         required=True, validate=validate.Length(min=1),
         metadata={"description": "A Kustomer API key (Settings > Security > API Keys), sent as a Bearer token.", "secret": True},
@@ -85,17 +79,8 @@ class KustomerSettingsSchema(Schema):
             "example": "5f3c9a0b1d2e3f4a5b6c7d8e",
         },
     )
-    timeout_seconds = fields.Float(
-        load_default=DEFAULT_TIMEOUT_SECONDS, validate=validate.Range(min=0, min_inclusive=False),
-        metadata={"description": "The connect and read timeout of each request, in seconds."},
-    )
-    default_phone_region = fields.String(
-        load_default=None,
-        metadata={
-            "description": "The region of phone numbers sent without a country code (none by default).",
-            "example": "US",
-        },
-    )
+    timeout_seconds = settings_fields.timeout_seconds(DEFAULT_TIMEOUT_SECONDS)
+    default_phone_region = settings_fields.default_phone_region()
     leaf_queue_attribute = fields.String(
         load_default=DEFAULT_LEAF_QUEUE_ATTRIBUTE,
         validate=validate.Regexp(_STRING_ATTRIBUTE, error="must be a conversation custom attribute name ending in 'Str'"),
@@ -121,11 +106,6 @@ class KustomerSettingsSchema(Schema):
     def _org_name(self, value: str | None, **_: Any) -> None:
         if value is not None and not _ORG_NAME.match(value):
             raise ValidationError("must be the Kustomer org name, the subdomain of acme.kustomerapp.com (acme)")
-
-    @validates("default_phone_region")
-    def _region(self, value: str | None, **_: Any) -> None:
-        if value is not None and value.upper() not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValidationError("must be a two-letter region code such as US or GB")
 
     @validates_schema(skip_on_field_errors=False)
     def _host(self, data: Mapping[str, Any], **_: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import phonenumbers
+from crmhub import settings_fields
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from crmhub_salesforce import objects
@@ -133,29 +133,17 @@ class SalesforceSettingsSchema(Schema):
             example="https://acme.my.salesforce.com",
         ),
     )
-    base_url = _url(
-        load_default=None, allow_none=True,
-        metadata=_about(
-            "Replaces both login_url and instance_url (proxies, local test servers).", example="http://127.0.0.1:8080"
-        ),
-    )
+    base_url = settings_fields.base_url("both login_url and instance_url")
     api_version = fields.String(
         load_default=DEFAULT_API_VERSION, validate=validate.Regexp(r"^v\d+\.\d$", error="expected a version like v60.0"),
         metadata=_about("The REST API version in every data URL."),
     )
-    timeout_seconds = fields.Float(
-        load_default=DEFAULT_TIMEOUT_SECONDS, validate=validate.Range(min=0, min_inclusive=False),
-        metadata=_about("The HTTP timeout of each request, in seconds."),
-    )
+    timeout_seconds = settings_fields.timeout_seconds(DEFAULT_TIMEOUT_SECONDS)
 
     # --- who the end user is -----------------------------------------------------------------------
-    default_phone_region = fields.String(
-        load_default=None, allow_none=True,
-        metadata=_about(
-            "The region of numbers without a country code (default: a stored number is read in the end "
-            "user's own region).",
-            example="US",
-        ),
+    default_phone_region = settings_fields.default_phone_region(
+        "The region of numbers without a country code (default: a stored number is read in the end "
+        "user's own region)."
     )
     person_object = _api_name(
         load_default="Contact", metadata=_about("The object end users are looked up in and created as.")
@@ -356,12 +344,6 @@ class SalesforceSettingsSchema(Schema):
             raise ValidationError(problems)
 
     @validates_schema(skip_on_field_errors=False)
-    def _region(self, data: dict[str, Any], **_: Any) -> None:
-        region = data.get("default_phone_region")
-        if region is not None and region.upper() not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValidationError({"default_phone_region": [f"unknown region {region!r} (a code such as 'US')"]})
-
-    @validates_schema(skip_on_field_errors=False)
     def _record_object(self, data: dict[str, Any], **_: Any) -> None:
         record_object = data.get("record_object", objects.CASE)
         problems: dict[str, list[str]] = {}
@@ -386,6 +368,4 @@ class SalesforceSettingsSchema(Schema):
         secondary = data.get("secondary_lookup")
         if secondary and not secondary.get("records_relationship"):
             secondary["records_relationship"] = data["person_records_relationship"]
-        if data.get("default_phone_region"):
-            data["default_phone_region"] = data["default_phone_region"].upper()
         return data

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmhub import settings_fields
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -34,13 +35,7 @@ class ZendeskSettingsSchema(Schema):
             "set_in_template": True,
         },
     )
-    base_url = fields.Url(
-        load_default=None, require_tld=False, schemes={"http", "https"},
-        metadata={
-            "description": "Replaces https://SUBDOMAIN.zendesk.com (sandboxes, proxies, local test servers).",
-            "example": "http://127.0.0.1:8080",
-        },
-    )
+    base_url = settings_fields.base_url("https://SUBDOMAIN.zendesk.com")
     email = fields.Email(
         required=True,
         metadata={
@@ -52,17 +47,8 @@ class ZendeskSettingsSchema(Schema):
         required=True, validate=validate.Length(min=1),
         metadata={"description": "A Zendesk API token (Admin Center > Apps and integrations > Zendesk API).", "secret": True},
     )
-    timeout_seconds = fields.Float(
-        load_default=DEFAULT_TIMEOUT_SECONDS, validate=validate.Range(min=0, min_inclusive=False),
-        metadata={"description": "The HTTP timeout of each request, in seconds."},
-    )
-    default_phone_region = fields.String(
-        load_default=None, validate=validate.Regexp(r"^[A-Z]{2}$", error="expected a two-letter region code (US)"),
-        metadata={
-            "description": "The region of end-user phone numbers written without a country code (none by default).",
-            "example": "US",
-        },
-    )
+    timeout_seconds = settings_fields.timeout_seconds(DEFAULT_TIMEOUT_SECONDS)
+    default_phone_region = settings_fields.default_phone_region()
     queue_groups = fields.Dict(
         keys=fields.String(), values=fields.Integer(strict=True), load_default=dict,
         metadata={
