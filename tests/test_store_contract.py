@@ -17,7 +17,7 @@ import pytest
 
 from crmhub.core.models import CrmRecord
 from crmhub.core.rules import SessionState
-from crmhub.core.store import Store, open_store
+from crmhub.core.store import Arrival, Store, open_store
 from tests.pg_server import fresh_schema
 
 AT = datetime(2026, 11, 25, 9, 30, 5, tzinfo=timezone.utc)
@@ -169,6 +169,17 @@ class TestStoreContract:
         with store.transaction() as tx:
             assert tx.handled_outcome("e-1") == outcome
             assert tx.handled_outcome("e-2") is None
+
+    def test_arrival_answers_the_three_questions_of_a_new_event_at_once(self, store):
+        with store.transaction() as tx:
+            assert tx.arrival("e-1", "call-1001") == Arrival(None, False, None)
+            tx.put_session("call-1001", full_state())
+            tx.mark_handled("e-1", "call-1001", {"action": "created"})
+            tx.enqueue("call-1001", "e-2", {"id": "e-2"}, error="timeout")
+            tx.enqueue("call-2", "e-3", {"id": "e-3"}, error="refused", status="failed")
+        with store.transaction() as tx:
+            assert tx.arrival("e-1", "call-1001") == Arrival({"action": "created"}, True, full_state())
+            assert tx.arrival("e-9", "call-2") == Arrival(None, False, None)  # failed work does not hold a session
 
     def test_marking_an_event_again_updates_its_outcome(self, store):
         with store.transaction() as tx:

@@ -196,15 +196,14 @@ class Dispatcher:
     def _handle(self, event: Event, raw: dict[str, Any], work_seq: int | None) -> Outcome:
         with self.store.transaction() as tx:
             if work_seq is None:
-                first = tx.handled_outcome(event.id)
-                if first is not None:
-                    current = tx.get_session(event.session_id)
+                arrival = tx.arrival(event.id, event.session_id)
+                if arrival.first_outcome is not None:
                     return Outcome(
                         event.id, event.session_id, "duplicate",
-                        f"event {event.id} was handled before (first outcome: {first['action']})",
-                        record=current.record if current else None,
+                        f"event {event.id} was handled before (first outcome: {arrival.first_outcome['action']})",
+                        record=arrival.state.record if arrival.state else None,
                     )
-                if tx.has_pending(event.session_id):
+                if arrival.session_queued:
                     outcome = Outcome(
                         event.id, event.session_id, "queued",
                         "queued behind earlier events of this session that wait for the CRM",
@@ -212,7 +211,10 @@ class Dispatcher:
                     tx.enqueue(event.session_id, event.id, raw, error="")
                     tx.mark_handled(event.id, event.session_id, outcome.to_dict())
                     return outcome
-            state = tx.get_session(event.session_id) or start_state(event)
+                stored = arrival.state
+            else:
+                stored = tx.get_session(event.session_id)
+            state = stored or start_state(event)
             if not state.in_flight:
                 new_state, decision = decide(state, event, self.rules)
                 if decision.verdict != "record":

@@ -20,6 +20,9 @@ from typing import Any
 from crmhub.core.rules import SessionState
 from crmhub.core.store import Store, StoreTransaction, WorkItem, state_from_json, state_to_json
 
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+"""``json.dumps`` with compact separators, without building an encoder per call."""
+
 WORK_COLUMNS = "seq, session_id, event_id, event, status, attempts, last_error, not_before"
 """The ``work`` columns, in the order of :class:`WorkItem`'s fields."""
 
@@ -82,7 +85,7 @@ class SQLStoreTransaction(StoreTransaction):
         self._execute(
             "INSERT INTO handled_events (event_id, session_id, outcome) VALUES (?, ?, ?) "
             "ON CONFLICT (event_id) DO UPDATE SET outcome = excluded.outcome",
-            (event_id, session_id, json.dumps(outcome, separators=(",", ":"))),
+            (event_id, session_id, _compact_json(outcome)),
         )
 
     def latest_record(self, end_user_key: str, leaf_queue_id: str) -> str | None:
@@ -107,7 +110,7 @@ class SQLStoreTransaction(StoreTransaction):
             "INSERT INTO work (session_id, event_id, event, status, attempts, last_error, not_before) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
-                session_id, event_id, json.dumps(event, separators=(",", ":")), status, 1 if error else 0,
+                session_id, event_id, _compact_json(event), status, 1 if error else 0,
                 error or None, self._not_before_param(not_before),
             ),
         )

@@ -62,8 +62,25 @@ class WorkItem:
     not_before: datetime | None = None  # not to be run again before this (wall clock, UTC): backoff
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """What handling a newly arrived event starts from (see :meth:`StoreTransaction.arrival`)."""
+
+    first_outcome: dict[str, Any] | None
+    """The outcome the event id got before, or None: the event is new."""
+    session_queued: bool
+    """Whether earlier events of the session wait in the queue (the event must queue behind them)."""
+    state: SessionState | None
+    """The session's state, locked as :meth:`StoreTransaction.get_session` locks it."""
+
+
 class StoreTransaction(ABC):
     """The operations available inside one transaction."""
+
+    def arrival(self, event_id: str, session_id: str) -> Arrival:
+        """:meth:`handled_outcome`, :meth:`has_pending` and :meth:`get_session` at once: every event
+        asks all three, and a backend may answer them in one statement."""
+        return Arrival(self.handled_outcome(event_id), self.has_pending(session_id), self.get_session(session_id))
 
     @abstractmethod
     def get_session(self, session_id: str) -> SessionState | None:
