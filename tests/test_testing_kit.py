@@ -18,6 +18,7 @@ from crmhub.plugins import load_plugins
 from crmhub.testing import (
     FixtureError, Recorder, load_fixture, register_plugin, replay, samples, scan_for_credentials,
 )
+from crmhub import testing as kit
 from crmhub.testing import third_party
 from crmhub.testing.replay import UnexpectedRequest, UnusedExchanges
 
@@ -138,6 +139,24 @@ def test_replay_fails_an_unmatched_request_even_when_the_caller_swallows_the_err
                 requests.get(f"{BASE}/surprise")
             except Exception:  # what a careless plugin might do
                 pass
+
+
+def test_inline_fixtures_are_built_validated_and_replayed() -> None:
+    built = kit.fixture(
+        "https://example.invalid/docs",
+        kit.exchange("POST", "https://api.example.invalid/things", status=201, json={"id": 1}, body={"name": "a"}),
+        kit.exchange("GET", "https://api.example.invalid/things", query={"name": "a"}, timeout=True),
+    )
+    assert built["exchanges"][0] == {
+        "request": {"method": "POST", "url": "https://api.example.invalid/things", "json": {"name": "a"}},
+        "response": {"status": 201, "json": {"id": 1}},
+    }
+    with replay(built):
+        assert requests.post("https://api.example.invalid/things", json={"name": "a"}, timeout=5).json() == {"id": 1}
+        with pytest.raises(requests.Timeout):
+            requests.get("https://api.example.invalid/things", params={"name": "a"}, timeout=5)
+    with pytest.raises(FixtureError, match="query string"):
+        kit.fixture("https://example.invalid/docs", kit.exchange("GET", "https://api.example.invalid/things?name=a"))
 
 
 def test_replay_fails_an_exchange_that_was_never_used() -> None:

@@ -20,6 +20,8 @@ _EXPORTS = {
     "ConnectorSuite": "crmhub.testing.suite",
     "FixtureError": "crmhub.testing.fixtures",
     "load_fixture": "crmhub.testing.fixtures",
+    "exchange": "crmhub.testing.fixtures",
+    "fixture": "crmhub.testing.fixtures",
     "Replay": "crmhub.testing.replay",
     "replay": "crmhub.testing.replay",
     "Recorder": "crmhub.testing.recorder",
@@ -32,7 +34,7 @@ __all__ = [*_EXPORTS, "samples"]
 if TYPE_CHECKING:
     from crmhub.testing import samples
     from crmhub.testing.credentials import scan_for_credentials
-    from crmhub.testing.fixtures import FixtureError, load_fixture
+    from crmhub.testing.fixtures import FixtureError, exchange, fixture, load_fixture
     from crmhub.testing.plugin_helper import register_plugin
     from crmhub.testing.recorder import Recorder
     from crmhub.testing.replay import Replay, replay

@@ -131,3 +131,23 @@ def dump_fixture(fixture: Mapping[str, Any], path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(fixture, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def exchange(
+    method: str, url: str, *, status: int = 200, json: Any = None, body: Any = None,
+    query: Mapping[str, Any] | None = None, timeout: bool = False,
+) -> dict[str, Any]:
+    """One exchange, for fixtures written inline in a test: ``body`` is the request's JSON body,
+    ``json`` the response's (``{}`` when not given); ``timeout`` makes the response a timeout."""
+    request: dict[str, Any] = {"method": method, "url": url}
+    if body is not None:
+        request["json"] = body
+    if query is not None:
+        request["query"] = dict(query)
+    response: dict[str, Any] = {"timeout": True} if timeout else {"status": status, "json": {} if json is None else json}
+    return {"request": request, "response": response}
+
+
+def fixture(doc: str, *exchanges: Mapping[str, Any]) -> dict[str, Any]:
+    """A fixture of ``exchanges``, saying which vendor page (``doc``) they follow; validated."""
+    return validate_fixture({"doc": doc, "exchanges": list(exchanges)})

@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 
 from crmhub.core.errors import PermanentCrmError, TransientCrmError, UnknownOutcomeError
 from crmhub.core.models import CrmRecord, EndUser
+from crmhub import testing
 from crmhub.testing import samples
 from crmhub.testing.replay import replay
 from crmhub_kustomer import conversations, plugin
@@ -35,19 +36,12 @@ def client(**overrides: Any) -> KustomerClient:
     return KustomerClient(settings)
 
 
-def exchange(method: str, path: str, status: int = 200, json: Any = None, body: Any = None,
-             query: dict[str, str] | None = None, timeout: bool = False) -> dict[str, Any]:
-    request: dict[str, Any] = {"method": method, "url": HOST + path}
-    if body is not None:
-        request["json"] = body
-    if query is not None:
-        request["query"] = query
-    response: dict[str, Any] = {"timeout": True} if timeout else {"status": status, "json": json or {}}
-    return {"request": request, "response": response}
+def exchange(method: str, path: str, status: int = 200, json: Any = None, **parts: Any) -> dict[str, Any]:
+    return testing.exchange(method, HOST + path, status=status, json=json, **parts)
 
 
 def fixture(*exchanges: dict[str, Any]) -> dict[str, Any]:
-    return {"doc": DOC, "exchanges": list(exchanges)}
+    return testing.fixture(DOC, *exchanges)
 
 
 def customer_body(customer_id: str = CUSTOMER) -> dict[str, Any]:

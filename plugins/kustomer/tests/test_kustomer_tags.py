@@ -12,6 +12,7 @@ import pytest
 
 from crmhub.core.errors import AuthenticationError, TransientCrmError
 from crmhub.core.models import CrmRecord
+from crmhub import testing
 from crmhub.testing import samples
 from crmhub.testing.replay import replay
 from crmhub_kustomer import conversations, tags
@@ -33,19 +34,12 @@ def client() -> KustomerClient:
     return KustomerClient(KustomerSettings(api_key="test-key", base_url=HOST, anonymous_customer_id="anon0"))
 
 
-def exchange(method: str, path: str, status: int = 200, json: Any = None, body: Any = None,
-             query: dict[str, str] | None = None, timeout: bool = False) -> dict[str, Any]:
-    request: dict[str, Any] = {"method": method, "url": HOST + path}
-    if body is not None:
-        request["json"] = body
-    if query is not None:
-        request["query"] = query
-    response: dict[str, Any] = {"timeout": True} if timeout else {"status": status, "json": json or {}}
-    return {"request": request, "response": response}
+def exchange(method: str, path: str, status: int = 200, json: Any = None, **parts: Any) -> dict[str, Any]:
+    return testing.exchange(method, HOST + path, status=status, json=json, **parts)
 
 
 def fixture(*exchanges: dict[str, Any]) -> dict[str, Any]:
-    return {"doc": DOC, "exchanges": list(exchanges)}
+    return testing.fixture(DOC, *exchanges)
 
 
 def tag(tag_id: str, name: str, deleted: bool = False) -> dict[str, Any]:
