@@ -441,9 +441,9 @@ import requests
 from marshmallow import Schema, fields
 
 from crmhub.core.errors import (
-    AuthenticationError, PermanentCrmError, TransientCrmError, UnknownOutcomeError)
+    AuthenticationError, CrmError, PermanentCrmError, TransientCrmError, UnknownOutcomeError)
 from crmhub.core.hookspecs import hookimpl
-from crmhub.core.models import CrmRecord
+from crmhub.core.models import CheckResult, CrmRecord
 from crmhub.core.rules import pick_record
 from crmhub.core.tags import zendesk_tag
 
@@ -471,7 +471,7 @@ class Client:
         except requests.ConnectionError as error:
             raise TransientCrmError("unreachable") from error
         if response.status_code == 401:
-            raise AuthenticationError("credentials refused")
+            raise AuthenticationError("HTTP 401: credentials refused")
         if response.status_code == 429:
             raise TransientCrmError("rate limited", retry_after=float(response.headers["Retry-After"]))
         if response.status_code >= 500:
@@ -539,6 +539,19 @@ def find_record_for_session(client, session_id):
 
 
 @hookimpl
+def check_crm(client, settings):
+    try:
+        me = client.call("GET", "/me")
+    except CrmError as error:
+        return [CheckResult("credentials", False, f"{client.base_url} refused the api_key: {error}")]
+    try:
+        client.call("GET", "/records", params={"limit": "1"})
+    except CrmError as error:
+        return [CheckResult("credentials", True, me["name"]), CheckResult("read records", False, str(error))]
+    return [CheckResult("credentials", True, me["name"]), CheckResult("read records", True)]
+
+
+@hookimpl
 def format_tags(tags):
     return [zendesk_tag(tag) for tag in tags]
 '''
@@ -556,11 +569,29 @@ class TestToyConnector(ConnectorSuite):
     fixtures_dir = Path(__file__).parent / "fixtures" / "suite"
     raw_tags = ["Voice Inbound (IVR)", "UJET"]
     expected_tags = ["voice_inbound_ivr", "ujet"]
+{check_fixtures}'''
+CHECK_FIXTURES = '''    check_ok_fixture = "../check/all_ok.json"
+    check_bad_credentials_fixture = "../check/bad_credentials.json"
 '''
 
 
 def toy_record(record_id: int, status: str, **extra: Any) -> dict[str, Any]:
     return {"id": record_id, "status": status, "created_at": "2026-11-20T10:00:00+00:00", "queue": "q-42", **extra}
+
+
+TOY_CHECK_OK = fixture(
+    exchange("GET", f"{BASE}/me", response={"status": 200, "json": {"name": "crmhub integration"}}),
+    exchange("GET", f"{BASE}/records", query={"limit": "1"}, response={"status": 200, "json": {"records": []}}),
+)
+
+
+def toy_check_fixtures() -> dict[str, dict[str, Any]]:
+    """The toy CRM's check fixtures, where the plugins keep theirs: next to the suite's folder."""
+    return {
+        "all_ok.json": TOY_CHECK_OK,
+        "bad_credentials.json": fixture(exchange("GET", f"{BASE}/me", response={
+            "status": 401, "json": {"error": "Couldn't authenticate you"}})),
+    }
 
 
 def toy_fixtures() -> dict[str, dict[str, Any]]:
@@ -601,23 +632,26 @@ def toy_fixtures() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def toy_project(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A plugin project for the toy CRM: its plugin module, its suite fixtures, nothing else."""
-    suite = pytester.path / "fixtures" / "suite"
-    suite.mkdir(parents=True)
-    for name, content in toy_fixtures().items():
-        (suite / name).write_text(json.dumps(content, indent=1))
+    """A plugin project for the toy CRM: its plugin module, its suite and check fixtures, nothing else."""
+    for folder, fixtures in (("suite", toy_fixtures()), ("check", toy_check_fixtures())):
+        (pytester.path / "fixtures" / folder).mkdir(parents=True)
+        for name, content in fixtures.items():
+            (pytester.path / "fixtures" / folder / name).write_text(json.dumps(content, indent=1))
     pytester.syspathinsert()
     return pytester
 
 
-def run_suite(project: pytest.Pytester, module: str, source: str) -> pytest.RunResult:
-    project.makepyfile(**{module: source, f"test_{module}": TEST_TOY.format(module=module)})
-    return project.runpytest_inprocess("-q", "-p", "no:cacheprovider")
+def run_suite(
+    project: pytest.Pytester, module: str, source: str, check_fixtures: str = CHECK_FIXTURES
+) -> pytest.RunResult:
+    test = TEST_TOY.format(module=module, check_fixtures=check_fixtures)
+    project.makepyfile(**{module: source, f"test_{module}": test})
+    return project.runpytest_inprocess("-q", "-rfEs", "-p", "no:cacheprovider")
 
 
 def test_the_suite_passes_a_correct_plugin(toy_project: pytest.Pytester) -> None:
     result = run_suite(toy_project, "toy_crm", TOY_CRM)
-    result.assert_outcomes(passed=21)
+    result.assert_outcomes(passed=23)
 
 
 def test_the_suite_fails_a_plugin_that_swallows_429(toy_project: pytest.Pytester) -> None:
@@ -627,7 +661,7 @@ def test_the_suite_fails_a_plugin_that_swallows_429(toy_project: pytest.Pytester
     )
     assert swallows != TOY_CRM
     result = run_suite(toy_project, "toy_crm_swallows_429", swallows)
-    result.assert_outcomes(passed=20, failed=1)
+    result.assert_outcomes(passed=22, failed=1)
     result.stdout.fnmatch_lines(["*FAILED*test_error_429_is_transient_with_retry_after*"])
 
 
@@ -635,7 +669,7 @@ def test_the_suite_fails_a_plugin_that_ignores_retry_after(toy_project: pytest.P
     ignores = TOY_CRM.replace('retry_after=float(response.headers["Retry-After"])', "retry_after=None")
     assert ignores != TOY_CRM
     result = run_suite(toy_project, "toy_crm_no_retry_after", ignores)
-    result.assert_outcomes(passed=20, failed=1)
+    result.assert_outcomes(passed=22, failed=1)
     result.stdout.fnmatch_lines(["*FAILED*test_error_429_is_transient_with_retry_after*"])
 
 
@@ -643,7 +677,7 @@ def test_the_suite_fails_a_plugin_that_sends_an_unrecorded_request(toy_project: 
     chatty = TOY_CRM.replace('"tags": list(record.tags)}', '"tags": list(record.tags), "extra": 1}')
     assert chatty != TOY_CRM
     result = run_suite(toy_project, "toy_crm_chatty", chatty)
-    result.assert_outcomes(passed=14, failed=7)  # the create and the six error cases built on it
+    result.assert_outcomes(passed=16, failed=7)  # the create and the six error cases built on it
     result.stdout.fnmatch_lines(["*request matches no remaining exchange*", "*FAILED*test_create_record*"])
 
 
@@ -652,15 +686,95 @@ def test_the_suite_fails_a_fixture_holding_a_credential(toy_project: pytest.Pyte
     leaky.parent.mkdir()
     leaky.write_text(json.dumps({"Authorization": "Bearer 9f8e7d6c5b4a39281706"}))
     result = run_suite(toy_project, "toy_crm_leaky", TOY_CRM)
-    result.assert_outcomes(passed=20, failed=1)
+    result.assert_outcomes(passed=22, failed=1)
     result.stdout.fnmatch_lines(["*FAILED*test_fixtures_hold_no_credentials*"])
 
 
-def test_the_suite_fails_when_a_fixture_is_missing(toy_project: pytest.Pytester) -> None:
-    (toy_project.path / "fixtures" / "suite" / "reopen.json").unlink()
-    result = run_suite(toy_project, "toy_crm_incomplete", TOY_CRM)
-    result.assert_outcomes(passed=19, failed=2)
-    result.stdout.fnmatch_lines(["*missing connector-suite fixture reopen.json*"])
+@pytest.mark.parametrize(
+    ("missing", "failed", "complaint"),
+    [
+        ("suite/reopen.json", 2, "*missing connector-suite fixture reopen.json*"),  # and the fixture-set test
+        ("check/all_ok.json", 1, "*missing check fixture ../check/all_ok.json*set check_ok_fixture = None to opt out*"),
+    ],
+)
+def test_the_suite_fails_when_a_fixture_is_missing(
+    toy_project: pytest.Pytester, missing: str, failed: int, complaint: str
+) -> None:
+    (toy_project.path / "fixtures" / missing).unlink()
+    result = run_suite(toy_project, f"toy_crm_without_{Path(missing).stem}", TOY_CRM)
+    result.assert_outcomes(passed=23 - failed, failed=failed)
+    result.stdout.fnmatch_lines([complaint])
+
+
+# --- the connector suite and crmhub check ---------------------------------------------------------
+
+
+def test_the_suite_fails_a_check_that_writes(toy_project: pytest.Pytester) -> None:
+    """A check that probes write permission by creating a record: recorded, so replay serves it,
+    and the suite still fails it, since ``crmhub check`` must write nothing."""
+    probe = {"title": "crmhub check probe"}
+    writes = TOY_CRM.replace(
+        'client.call("GET", "/records", params={"limit": "1"})', 'client.call("POST", "/records", json=%r)' % probe
+    )
+    assert writes != TOY_CRM
+    recorded = fixture(TOY_CHECK_OK["exchanges"][0], exchange("POST", f"{BASE}/records", json=probe, response={
+        "status": 201, "json": toy_record(1009, "open")}))
+    (toy_project.path / "fixtures" / "check" / "all_ok.json").write_text(json.dumps(recorded))
+    result = run_suite(toy_project, "toy_crm_check_writes", writes)
+    result.assert_outcomes(passed=22, failed=1)
+    result.stdout.fnmatch_lines([
+        "*check_crm must make no write*",
+        f"*yet sent *'POST {BASE}/records'*",
+        "*FAILED*test_check_crm_all_ok*",
+    ])
+
+
+MISHANDLED_REFUSALS = {
+    "escapes": (
+        'except CrmError as error:\n        return [CheckResult("credentials"',
+        'except KeyError as error:\n        return [CheckResult("credentials"',
+        "*check_crm raised AuthenticationError: HTTP 401*never an exception*",
+    ),
+    "leaks_the_key": (
+        "refused the api_key: {error}", "refused the api_key {client._api_key}: {error}",
+        "*show the value of a secret setting (result, setting): *('credentials', 'api_key')*",
+    ),
+    "vague": (
+        'f"{client.base_url} refused the api_key: {error}"', '"something went wrong"',
+        "*must quote what the CRM answered (HTTP 401)*",
+    ),
+}
+"""How a check can mishandle refused credentials: what to change in the toy, and the suite's complaint."""
+
+
+@pytest.mark.parametrize("case", sorted(MISHANDLED_REFUSALS))
+def test_the_suite_fails_a_check_that_mishandles_refused_credentials(toy_project: pytest.Pytester, case: str) -> None:
+    old, new, complaint = MISHANDLED_REFUSALS[case]
+    broken = TOY_CRM.replace(old, new)
+    assert broken != TOY_CRM
+    result = run_suite(toy_project, f"toy_crm_check_{case}", broken)
+    result.assert_outcomes(passed=22, failed=1)
+    result.stdout.fnmatch_lines([complaint, "*FAILED*test_check_crm_bad_credentials*"])
+
+
+WITHOUT_CHECK = TOY_CRM.replace("@hookimpl\ndef check_crm", "def check_crm")
+
+
+def test_the_suite_fails_a_plugin_without_check_crm_saying_how_to_opt_out(toy_project: pytest.Pytester) -> None:
+    assert WITHOUT_CHECK != TOY_CRM
+    result = run_suite(toy_project, "toy_crm_no_check", WITHOUT_CHECK)
+    result.assert_outcomes(passed=21, failed=2)
+    result.stdout.fnmatch_lines([
+        "*returned nothing from check_crm: implement check_crm*set check_ok_fixture and "
+        "check_bad_credentials_fixture to None to opt out explicitly*",
+    ])
+
+
+def test_a_plugin_may_opt_out_of_the_check_tests_and_the_report_says_so(toy_project: pytest.Pytester) -> None:
+    opted_out = "    check_ok_fixture = None\n    check_bad_credentials_fixture = None\n"
+    result = run_suite(toy_project, "toy_crm_opted_out", WITHOUT_CHECK, check_fixtures=opted_out)
+    result.assert_outcomes(passed=21, skipped=2)
+    result.stdout.fnmatch_lines(["*SKIPPED*check_ok_fixture is None: this plugin opted out of testing check_crm*"])
 
 
 def test_replay_is_the_function_even_after_its_module_was_imported() -> None:

@@ -2,7 +2,8 @@
 
 A plugin's tests subclass :class:`ConnectorSuite` (with a class name starting with ``Test``), name
 the plugin object, its raw settings section and the folder of its recorded fixtures; the suite then
-drives every CRM hook through its contract, including the failure table of the hook specs.
+drives every CRM hook through its contract, including the failure table of the hook specs and
+``check_crm`` (``crmhub check``) over two recorded check fixtures.
 
 Hooks are called through :mod:`crmhub.core.facade`, over a plugin manager holding the hook specs,
 crmhub's built-in plugin and the plugin under test, exactly as the dispatcher calls them: a plugin
@@ -11,6 +12,7 @@ that passes here behaves the same under ``crmhub``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,7 +21,7 @@ import pytest
 
 from crmhub.core import errors
 from crmhub.core.facade import CrmHooks
-from crmhub.core.models import CrmRecord
+from crmhub.core.models import CheckResult, CrmRecord
 from crmhub.testing import samples
 from crmhub.testing.credentials import scan_for_credentials
 from crmhub.testing.fixtures import load_fixture
@@ -43,6 +45,8 @@ FIXTURE_FILES = (
     "error_malformed.json",
 )
 WINDOW_DAYS = 3
+READ_ONLY_METHODS = ("GET", "HEAD", "OPTIONS")
+"""The methods ``check_crm`` may use freely: the hook spec says "Make no write"."""
 _SECRET_SETTING = ("token", "secret", "password", "key", "credential")
 
 
@@ -82,6 +86,21 @@ class ConnectorSuite:
     open_record_crm_status: ClassVar[str] = "open"
     closed_record_crm_status: ClassVar[str] = "closed"
     """The CRM's own status of the closed record ``reopen.json`` reopens (Zendesk: ``solved``)."""
+    check_ok_fixture: ClassVar[str | None] = "check_ok.json"
+    """What ``check_crm`` sends when every check passes, relative to ``fixtures_dir``.
+
+    None opts out of testing ``check_crm`` (the test is skipped and says so); a plugin that does
+    not implement the hook fails here, since ``crmhub check`` would fail for its integrators."""
+    check_bad_credentials_fixture: ClassVar[str | None] = "check_bad_credentials.json"
+    """What ``check_crm`` sends when the CRM refuses the credentials, relative to ``fixtures_dir``
+    (None opts out, as for ``check_ok_fixture``)."""
+    check_settings: ClassVar[Mapping[str, Any]] = {}
+    """Settings merged over ``settings`` for the ``check_crm`` tests: the fields, statuses, groups or
+    queues the check fixtures were recorded with (``check_crm`` reads what the settings name)."""
+    check_read_only_post_urls: ClassVar[tuple[str, ...]] = ()
+    """URLs (without query string) ``check_crm`` may POST to although it writes nothing there: an
+    OAuth 2.0 token endpoint (RFC 6749 requires POST) or a search endpoint taking its query in the
+    body. Any other request of ``check_crm`` must be GET, HEAD or OPTIONS."""
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -110,6 +129,70 @@ class ConnectorSuite:
             created_at=samples.AT - timedelta(days=2), leaf_queue_id=samples.LEAF_QUEUE.id,
         )
 
+    def secrets_shown(self, text: str, settings: Mapping[str, Any]) -> list[str]:
+        """The secret-named settings (``api_token``, ``client_secret``...) whose value ``text`` shows.
+
+        Names, not values, so that a failing assertion does not print the secret itself."""
+        return [
+            key for key, value in settings.items()
+            if any(word in key.lower() for word in _SECRET_SETTING)
+            and isinstance(value, str) and len(value) >= 4 and value in text
+        ]
+
+    def check_fixture(self, attribute: str) -> Path:
+        """The check fixture named by the class attribute ``attribute``; skips when it is None."""
+        name = getattr(self, attribute)
+        if name is None:
+            pytest.skip(f"{attribute} is None: this plugin opted out of testing check_crm (crmhub check)")
+        path = Path(self.fixtures_dir) / name
+        if not path.is_file():
+            pytest.fail(
+                f"missing check fixture {name} in {self.fixtures_dir}: record what check_crm sends, point "
+                f"{attribute} at it, or set {attribute} = None to opt out of testing crmhub check"
+            )
+        return path
+
+    def run_checks(self, fixture: Path) -> list[CheckResult]:
+        """Replay ``fixture`` under ``check_crm``, called through the facade with ``check_settings``.
+
+        Whatever the fixture holds, the hook must answer with CheckResults (None, or an exception
+        escaping, fails the test with what to do), make no write and show no secret of the settings.
+        """
+        hooks = connector_hooks(self.plugin)
+        raw = {**self.settings, **self.check_settings}
+        loaded = hooks.settings_schema().load(raw)
+        client = hooks.client(loaded, Path(self.fixtures_dir))
+        with replay(fixture) as seen:
+            try:
+                results = hooks.check_crm(client, loaded)
+            except errors.PluginError as error:
+                pytest.fail(
+                    f"{error}: implement check_crm (crmhub check runs it), or set check_ok_fixture and "
+                    "check_bad_credentials_fixture to None to opt out explicitly"
+                )
+            except AssertionError:  # the replay's own verdict (an unexpected request)
+                raise
+            except Exception as error:
+                pytest.fail(
+                    f"check_crm raised {type(error).__name__}: {error}; a failed check is a CheckResult "
+                    "with ok=False and the reason, never an exception"
+                )
+        assert results, "check_crm returned no results: report each check as a CheckResult"
+        strangers = [r for r in results if not isinstance(r, CheckResult)]
+        assert not strangers, f"check_crm must return CheckResult objects, not {strangers!r}"
+        shown = {(r.name, key) for r in results for key in self.secrets_shown(f"{r.name} {r.detail}", raw)}
+        assert not shown, f"check results show the value of a secret setting (result, setting): {sorted(shown)}"
+        allowed = set(self.check_read_only_post_urls)
+        writes = [
+            f"{method} {url}" for method, url, *_ in seen.calls
+            if method not in READ_ONLY_METHODS and not (method == "POST" and url in allowed)
+        ]
+        assert not writes, (
+            f"check_crm must make no write, yet sent {writes} (only GET, HEAD or OPTIONS; list a POST "
+            "endpoint that writes nothing, such as an OAuth token endpoint, in check_read_only_post_urls)"
+        )
+        return results
+
     def create_fails(self, connector: tuple[CrmHooks, Any], name: str, error: type[Exception]) -> Exception:
         hooks, client = connector
         record = self.new_record(hooks)
@@ -131,12 +214,7 @@ class ConnectorSuite:
 
     def test_client_repr_shows_no_secret(self, connector: tuple[CrmHooks, Any]) -> None:
         _, client = connector
-        secrets = [
-            str(value) for key, value in self.settings.items()
-            if any(word in key.lower() for word in _SECRET_SETTING) and isinstance(value, str) and len(value) >= 4
-        ]
-        shown = repr(client) + str(client)
-        assert [s for s in secrets if s in shown] == []
+        assert self.secrets_shown(repr(client) + str(client), self.settings) == []
 
     # --- the hooks --------------------------------------------------------------------------------
 
@@ -208,6 +286,25 @@ class ConnectorSuite:
         hooks, _ = connector
         assert hooks.format_tags(self.raw_tags) == list(self.expected_tags)
 
+    # --- crmhub check ------------------------------------------------------------------------------
+
+    def test_check_crm_all_ok(self) -> None:
+        results = self.run_checks(self.check_fixture("check_ok_fixture"))
+        failed = [(r.name, r.detail) for r in results if not r.ok]
+        assert not failed, f"every check must pass over {self.check_ok_fixture}; failed: {failed}"
+
+    def test_check_crm_bad_credentials(self) -> None:
+        fixture = self.check_fixture("check_bad_credentials_fixture")
+        results = self.run_checks(fixture)
+        failed = [r for r in results if not r.ok]
+        assert failed, f"a check must fail over {self.check_bad_credentials_fixture}: the CRM refuses the credentials"
+        assert all(r.detail.strip() for r in failed), "a failed check must say why in its detail"
+        refusal = _refusal_status(load_fixture(fixture))
+        if refusal is not None:
+            assert any(str(refusal) in r.detail for r in failed), (
+                f"the failed check must quote what the CRM answered (HTTP {refusal}), so the integrator can act on it"
+            )
+
     # --- the failure table ------------------------------------------------------------------------
 
     def test_error_401_is_an_authentication_error(self, connector: tuple[CrmHooks, Any]) -> None:
@@ -253,6 +350,15 @@ class ConnectorSuite:
         files = sorted(p for p in {*folder.rglob("*"), *folder.parent.rglob("*")} if p.is_file())
         assert files, f"no fixture files found under {folder.parent}"
         assert scan_for_credentials(files) == []
+
+
+def _refusal_status(fixture: dict[str, Any]) -> int | None:
+    """The HTTP status of the last error answer (4xx or 5xx) in ``fixture``: the CRM's refusal."""
+    statuses = [
+        exchange["response"]["status"] for exchange in fixture["exchanges"]
+        if exchange["response"].get("status", 0) >= 400
+    ]
+    return statuses[-1] if statuses else None
 
 
 def _retry_after_seconds(fixture: dict[str, Any]) -> float:

@@ -23,3 +23,10 @@ class TestFreshdeskConnector(ConnectorSuite):
     expected_tags = ["Voice Inbound (IVR)", "UJET"]
     open_record_crm_status = "open"
     closed_record_crm_status = "closed"
+    check_ok_fixture = "../check/all_ok.json"
+    check_bad_credentials_fixture = "../check/bad_credentials.json"
+    check_settings = {  # the fields and groups the check fixtures read
+        "queue_field": "cf_crmhub_queue",
+        "session_field": "cf_crmhub_session",
+        "groups": {"q-42": 43000012345, "q-43": 43000012345, "q-77": 43000012346},
+    }

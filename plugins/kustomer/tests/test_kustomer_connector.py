@@ -28,3 +28,10 @@ class TestKustomerConnector(ConnectorSuite):
     missing_record_id = "6744a1b2c3d4e5f6a7b89999"
     open_record_crm_status = "open"
     closed_record_crm_status = "done"
+    check_ok_fixture = "../check/all_ok.json"
+    check_bad_credentials_fixture = "../check/bad_credentials.json"
+    check_settings = {  # the customer and routing the check fixtures read
+        "anonymous_customer_id": "5f3c9a0b1d2e3f4a5b6c7d8e",
+        "queues": {"q-42": {"queue": "65aa0b1c2d3e4f5a6b7c8d90", "team": "65aa0b1c2d3e4f5a6b7c8d91"},
+                   "q-43": {"queue": "65aa0b1c2d3e4f5a6b7c8d90"}},
+    }

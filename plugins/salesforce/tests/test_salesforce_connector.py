@@ -22,3 +22,12 @@ class TestSalesforceConnector(ConnectorSuite):
     missing_record_id = "500Hu00000Gone9AAA"
     open_record_crm_status = "Working"
     closed_record_crm_status = "Closed"
+    check_ok_fixture = "../check/all_ok.json"
+    check_bad_credentials_fixture = "../check/bad_credentials.json"
+    check_settings = {  # the fields and owners the check fixtures read
+        "upsert_field": "Crmhub_Session_Id__c",
+        "queue_owners": {"q-42": "00GHu000003Rfnd1AA", "q-43": "00GHu000003Rfnd1AA", "q-77": "005Hu00000Agent1AAA"},
+    }
+    # The OAuth 2.0 token request is a POST (RFC 6749) that writes nothing in the org: checking
+    # the credentials means asking for a token.
+    check_read_only_post_urls = ("https://acme.my.salesforce.com/services/oauth2/token",)

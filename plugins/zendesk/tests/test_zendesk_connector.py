@@ -13,3 +13,10 @@ class TestZendeskConnector(ConnectorSuite):
     raw_tags = ["Voice Inbound (IVR)", "UJET"]
     expected_tags = ["voice_inbound_ivr", "ujet"]
     closed_record_crm_status = "solved"
+    check_ok_fixture = "../check/all_ok.json"
+    check_bad_credentials_fixture = "../check/bad_credentials.json"
+    check_settings = {  # the fields and groups the check fixtures read
+        "session_id_field": 360000101,
+        "leaf_queue_field": 360000102,
+        "queue_groups": {"q-42": 360000042, "q-43": 360000042, "q-77": 360000077},
+    }
