@@ -1,145 +1,37 @@
 """The dispatcher when the CRM fails: queued, failed, and reconciled outcomes (SPEC sections 2, 9).
 
-A test CRM plugin, ``flaky``, keeps its records exactly like the built-in ``local`` CRM but can be
-told to fail its next calls of a hook — before doing anything, or after the work was done (a lost
-response). It is registered next to crmhub's built-in plugin through a ``LoadedPlugins`` passed to
-``Dispatcher.from_config``.
+The CRM is ``tests.flaky_crm.FlakyCrm``: the local CRM, told to fail its next calls of a hook —
+before doing anything, or after the work was done (a lost response).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping
-from pathlib import Path
-from datetime import datetime, timezone
-from typing import Any
-
 import pytest
 
-from crmhub import Dispatcher
-from crmhub import local_crm
 from crmhub.core.errors import AuthenticationError, PermanentCrmError, TransientCrmError, UnknownOutcomeError
-from crmhub.core.hookspecs import hookimpl
 from crmhub.local_records import LocalRecords
-from crmhub.plugins import LoadedPlugins, load_plugins
 from tests.eventkit import EventFactory
-
-AFTER_ANY_BACKOFF = datetime(2100, 1, 1, tzinfo=timezone.utc)  # every queued item is due by then
-
-
-class Crash(BaseException):
-    """Stands for the process dying between the CRM call and the store write."""
-
-
-class FlakyCrm:
-    """The local CRM, with scripted failures: ``fail(hook, error, after=False, times=1)``."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-        self._script: dict[str, list[tuple[BaseException, bool]]] = {}
-
-    def fail(self, hook: str, error: BaseException, *, after: bool = False, times: int = 1) -> None:
-        """Make the next ``times`` calls of ``hook`` raise ``error`` (after doing the work if ``after``)."""
-        self._script.setdefault(hook, []).extend([(error, after)] * times)
-
-    def heal(self) -> None:
-        self._script.clear()
-
-    def _run(self, hook: str, work: Any, *args: Any) -> Any:
-        self.calls[hook] += 1
-        planned = self._script.get(hook)
-        if not planned:
-            return work(*args)
-        error, after = planned.pop(0)
-        if after:
-            work(*args)
-        raise error
-
-    @hookimpl
-    def crm_name(self) -> str:
-        return "flaky"
-
-    @hookimpl
-    def crm_settings_schema(self) -> Any:
-        return local_crm.LocalSettingsSchema()
-
-    @hookimpl
-    def crm_client(self, settings: Mapping[str, Any], config_dir: Path) -> LocalRecords:
-        return local_crm.crm_client(settings, config_dir)
-
-    @hookimpl
-    def find_open_record(self, client: LocalRecords, query: Any) -> Any:
-        return self._run("find_open_record", local_crm.find_open_record, client, query)
-
-    @hookimpl
-    def create_record(self, client: LocalRecords, record: Any) -> Any:
-        return self._run("create_record", local_crm.create_record, client, record)
-
-    @hookimpl
-    def append_session(self, client: LocalRecords, record: Any, note: Any) -> Any:
-        return self._run("append_session", local_crm.append_session, client, record, note)
-
-    @hookimpl
-    def reopen(self, client: LocalRecords, record: Any, note: Any) -> Any:
-        return self._run("reopen", local_crm.reopen, client, record, note)
-
-    @hookimpl
-    def find_record_for_session(self, client: LocalRecords, session_id: str) -> Any:
-        return self._run("find_record_for_session", local_crm.find_record_for_session, client, session_id)
-
-    @hookimpl
-    def format_tags(self, tags: list[str]) -> list[str]:
-        return local_crm.format_tags(tags)
-
-
-@pytest.fixture
-def crm() -> FlakyCrm:
-    return FlakyCrm()
-
-
-@pytest.fixture
-def plugins(crm) -> LoadedPlugins:
-    loaded = load_plugins(environ={"CRMHUB_LOAD_PLUGINS": "builtin"})
-    loaded.pm.register(crm, name="flaky")
-    return loaded
+from tests.flaky_crm import (  # noqa: F401 -- crm and plugins are fixtures
+    AFTER_ANY_BACKOFF,
+    Crash,
+    crm,
+    dispatchers,
+    failed,
+    pending,
+    plugins,
+    stored_records,
+)
 
 
 @pytest.fixture
 def dispatch(tmp_path, plugins):
-    opened: list[Dispatcher] = []
-
-    def make(**record_creation: Any) -> Dispatcher:
-        settings = {
-            "crm": {"plugin": "flaky", "flaky": {"path": str(tmp_path / "records.db")}},
-            "store": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
-            "record_creation": record_creation,
-        }
-        dispatcher = Dispatcher.from_config(settings, plugins=plugins, environ={})
-        opened.append(dispatcher)
-        return dispatcher
-
-    yield make
-    for dispatcher in opened:
-        dispatcher.close()
+    with dispatchers(tmp_path, plugins) as make:
+        yield make
 
 
 @pytest.fixture
 def events() -> EventFactory:
     return EventFactory()
-
-
-def stored_records(tmp_path) -> list[Any]:
-    return LocalRecords(tmp_path / "records.db").all()
-
-
-def pending(dispatcher: Dispatcher) -> list[Any]:
-    with dispatcher.store.transaction() as tx:
-        return tx.pending_work()
-
-
-def failed(dispatcher: Dispatcher) -> list[Any]:
-    with dispatcher.store.transaction() as tx:
-        return tx.failed_work()
 
 
 # --- transient failures ---------------------------------------------------------------------------
@@ -263,6 +155,20 @@ def test_a_failed_event_does_not_block_later_events_of_the_session(dispatch, crm
     retry = dispatcher.handle(call.connected()).to_dict()
     assert retry["action"] == "created"
     assert len(stored_records(tmp_path)) == 1
+
+
+def test_an_event_queued_behind_work_put_back_carries_the_sessions_record(dispatch, crm, events):
+    """SPEC 2: once a session has a record, every later outcome for it carries that record — one
+    queued behind the session's failed work, put back in the queue, too."""
+    dispatcher = dispatch()
+    crm.fail("create_record", PermanentCrmError("400: bad requester"))
+    call = events.call("call-1")
+    assert dispatcher.handle(call.assigned()).action == "failed"
+    created = dispatcher.handle(call.connected())
+    with dispatcher.store.transaction() as tx:
+        tx.requeue_failed()
+    queued = dispatcher.handle(call.ended())
+    assert (queued.action, queued.record) == ("queued", created.record)
 
 
 # --- unknown outcomes and lost responses -----------------------------------------------------------

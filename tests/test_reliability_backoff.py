@@ -9,13 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crmhub import Dispatcher
 from crmhub.core.backoff import Backoff
 from crmhub.core.errors import PermanentCrmError, TransientCrmError
 from crmhub.core.store import open_store
-from crmhub.plugins import LoadedPlugins, load_plugins
 from tests.eventkit import EventFactory
-from tests.test_dispatcher_failures import FlakyCrm, pending
+from tests.flaky_crm import crm, dispatchers, pending, plugins  # noqa: F401 -- crm and plugins are fixtures
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 
@@ -68,35 +66,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def timed_dispatch(tmp_path, plugins, clock):
-    opened = []
-
-    def make(**record_creation):
-        settings = {
-            "crm": {"plugin": "flaky", "flaky": {"path": str(tmp_path / "records.db")}},
-            "store": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
-            "record_creation": record_creation,
-        }
-        dispatcher = Dispatcher.from_config(
-            settings, plugins=plugins, environ={}, backoff=Backoff(rng=Highest()), clock=clock
-        )
-        opened.append(dispatcher)
-        return dispatcher
-
-    yield make
-    for dispatcher in opened:
-        dispatcher.close()
-
-
-@pytest.fixture
-def crm() -> FlakyCrm:
-    return FlakyCrm()
-
-
-@pytest.fixture
-def plugins(crm) -> LoadedPlugins:
-    loaded = load_plugins(environ={"CRMHUB_LOAD_PLUGINS": "builtin"})
-    loaded.pm.register(crm, name="flaky")
-    return loaded
+    with dispatchers(tmp_path, plugins, backoff=Backoff(rng=Highest()), clock=clock) as make:
+        yield make
 
 
 def test_queued_work_waits_for_its_backoff_then_runs(timed_dispatch, crm, clock):

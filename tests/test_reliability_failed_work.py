@@ -5,43 +5,20 @@ record for a session that got one meanwhile."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
-
 import pytest
 
 from crmhub import Dispatcher
 from crmhub.core.errors import PermanentCrmError
-from crmhub.plugins import LoadedPlugins, load_plugins
 from tests.eventkit import EventFactory
-from tests.test_dispatcher_failures import FlakyCrm, pending, stored_records
+from tests.flaky_crm import crm, dispatchers, pending, plugins, stored_records  # noqa: F401 -- crm, plugins: fixtures
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def crm() -> FlakyCrm:
-    return FlakyCrm()
-
-
-@pytest.fixture
-def dispatch(tmp_path, crm):
-    plugins: LoadedPlugins = load_plugins(environ={"CRMHUB_LOAD_PLUGINS": "builtin"})
-    plugins.pm.register(crm, name="flaky")
-    opened: list[Dispatcher] = []
-
-    def make(**record_creation: Any) -> Dispatcher:
-        settings = {
-            "crm": {"plugin": "flaky", "flaky": {"path": str(tmp_path / "records.db")}},
-            "store": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
-            "record_creation": record_creation,
-        }
-        dispatcher = Dispatcher.from_config(settings, plugins=plugins, environ={}, clock=lambda: NOW)
-        opened.append(dispatcher)
-        return dispatcher
-
-    yield make
-    for dispatcher in opened:
-        dispatcher.close()
+def dispatch(tmp_path, plugins):
+    with dispatchers(tmp_path, plugins, clock=lambda: NOW) as make:
+        yield make
 
 
 def requeue_all(dispatcher: Dispatcher) -> list[int]:

@@ -207,6 +207,7 @@ class Dispatcher:
                     outcome = Outcome(
                         event.id, event.session_id, "queued",
                         "queued behind earlier events of this session that wait for the CRM",
+                        record=arrival.state.record if arrival.state else None,
                     )
                     tx.enqueue(event.session_id, event.id, raw, error="")
                     tx.mark_handled(event.id, event.session_id, outcome.to_dict())
