@@ -25,7 +25,7 @@ from typing import Any
 
 from crmhub.core.backoff import Backoff
 from crmhub.core.describe import describe_session, record_tags, render_title
-from crmhub.core.errors import CrmError, TransientCrmError, UnknownOutcomeError
+from crmhub.core.errors import CrmError, InvalidEvent, TransientCrmError, UnknownOutcomeError
 from crmhub.core.dry_run import DryRunCrm
 from crmhub.core.events import parse_event
 from crmhub.core.facade import CrmHooks
@@ -36,7 +36,7 @@ from crmhub.core.outcomes import Outcome
 from crmhub.core.rules import Decision, SessionState, choose_target, closed_since, decide, needs_lookup, start_state
 from crmhub.core.session_types import SessionTypeCatalogue
 from crmhub.core.settings import Settings, load_settings
-from crmhub.core.store import Store, open_store
+from crmhub.core.store import Store, WorkItem, open_store
 
 log = logging.getLogger("crmhub.dispatcher")
 
@@ -167,11 +167,27 @@ class Dispatcher:
                     still_pending = any(w.seq == item.seq for w in tx.pending_work(item.session_id))
                 if not still_pending:
                     continue
-                outcome = self._handle(parse_event(item.event), item.event, work_seq=item.seq)
+                outcome = self._run_work(item)
             outcomes.append(outcome)
             if outcome.action == "queued":
                 blocked.add(item.session_id)
         return outcomes
+
+    def _run_work(self, item: WorkItem) -> Outcome:
+        """Run a queued event again. One that no longer reads as an event (a store edited by
+        hand, or written by a version with other rules) is failed with the reason, so that the
+        worker goes on with the rest of the queue instead of stopping at it on every pass."""
+        try:
+            event = parse_event(item.event)
+        except InvalidEvent as error:
+            outcome = Outcome(
+                item.event_id, item.session_id, "failed", "the queued event can no longer be read", error=str(error)
+            )
+            with self.store.transaction() as tx:
+                tx.retry_later(item.seq, str(error), status="failed")
+                tx.mark_handled(item.event_id, item.session_id, outcome.to_dict())
+            return outcome
+        return self._handle(event, item.event, work_seq=item.seq)
 
     # --- locks -------------------------------------------------------------------------------------
 
