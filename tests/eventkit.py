@@ -165,3 +165,23 @@ def local_settings(folder: Any, **record_creation: Any) -> dict[str, Any]:
         "store": {"url": f"sqlite:///{folder / 'state.db'}"},
         "record_creation": record_creation,
     }
+
+
+DELETE = object()
+"""For :func:`with_part`: remove the key instead of setting it."""
+
+
+def with_part(raw: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """A copy of event ``raw`` with the key at ``path`` (``("session", "channel")``) set to
+    ``value``, or removed with :data:`DELETE`; unchanged where the path's parent is not an object."""
+    result = copy.deepcopy(raw)
+    target = result
+    for key in path[:-1]:
+        if not isinstance(target.get(key), dict):
+            return result
+        target = target[key]
+    if value is DELETE:
+        target.pop(path[-1], None)
+    else:
+        target[path[-1]] = value
+    return result

@@ -7,7 +7,6 @@ hosts send (every shape the event builders make) do take it.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from hypothesis import given, settings
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 
 from crmhub.core import events
 from crmhub.core.errors import InvalidEvent
-from tests.eventkit import ADA, CHAT_TYPE, EventFactory, REFUNDS
+from tests.eventkit import ADA, CHAT_TYPE, DELETE, REFUNDS, EventFactory, with_part
 
 ANY_VALUE = st.one_of(
     st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from(["", "x", "call", "chat", "end_user"]),
@@ -32,7 +31,6 @@ PATHS = [
     ("session", "end_user"), ("session", "end_user", "phone"), ("session", "end_user", "email"),
     ("session", "dialed_number"), ("session", "menu_path"), ("session", "language"),
 ]
-DELETE = object()
 
 
 def valid_events() -> list[dict[str, Any]]:
@@ -46,20 +44,6 @@ def valid_events() -> list[dict[str, Any]]:
         chat.assigned(), chat.message("hello"), chat.message("hi", sender="agent"), chat.abandoned(short=True),
         bare.assigned(), bare.ended(),
     ]
-
-
-def mutated(raw: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
-    result = copy.deepcopy(raw)
-    target = result
-    for key in path[:-1]:
-        if not isinstance(target.get(key), dict):
-            return result
-        target = target[key]
-    if value is DELETE:
-        target.pop(path[-1], None)
-    else:
-        target[path[-1]] = value
-    return result
 
 
 def test_every_event_the_builders_make_takes_the_plain_path() -> None:
@@ -78,7 +62,7 @@ def test_the_plain_path_accepts_only_what_the_schema_accepts_and_reads_it_the_sa
 ) -> None:
     raw = base
     for path, value in changes:
-        raw = mutated(raw, path, value)
+        raw = with_part(raw, path, value)
     try:
         by_schema = events._parse_with_schema(raw)
     except InvalidEvent:

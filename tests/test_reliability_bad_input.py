@@ -8,7 +8,6 @@ goes on with the rest.
 
 from __future__ import annotations
 
-import copy
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from crmhub.core.errors import InvalidEvent, SettingsError
 from crmhub.core.settings import load_settings
 from crmhub.core.dispatcher import settings_schema_lookup
 from crmhub.plugins import load_plugins
-from tests.eventkit import ADA, REFUNDS, EventFactory, local_settings
+from tests.eventkit import ADA, REFUNDS, EventFactory, local_settings, with_part
 from tests.test_reliability_cli import crmhub, enqueue, event, listed, project, records  # noqa: F401 -- project: fixture
 
 JSON_VALUES = st.recursive(
@@ -44,17 +43,6 @@ def snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         return {table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr) for table in tables}
 
 
-def broken(raw: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
-    result = copy.deepcopy(raw)
-    target = result
-    for key in path[:-1]:
-        if not isinstance(target.get(key), dict):
-            return result
-        target = target[key]
-    target[path[-1]] = value
-    return result
-
-
 @pytest.fixture(scope="module")
 def dispatcher(tmp_path_factory: pytest.TempPathFactory) -> Any:
     folder = tmp_path_factory.mktemp("bad-input")
@@ -69,7 +57,7 @@ def dispatcher(tmp_path_factory: pytest.TempPathFactory) -> Any:
     data=st.one_of(
         JSON_VALUES,
         st.tuples(st.sampled_from(EVENT_PARTS), JSON_VALUES).map(
-            lambda change: broken(EventFactory().call("call-9", end_user=ADA).assigned(), *change)
+            lambda change: with_part(EventFactory().call("call-9", end_user=ADA).assigned(), *change)
         ),
     )
 )
