@@ -5,6 +5,7 @@ A plugin's ``[crm.NAME]`` schema uses them as ordinary marshmallow fields::
     from crmhub import settings_fields
 
     class AcmeSettingsSchema(Schema):
+        api_token = settings_fields.api_secret("The Acme API token crmhub signs in with.")
         base_url = settings_fields.base_url("the Acme API address")
         timeout_seconds = settings_fields.timeout_seconds()
         default_phone_region = settings_fields.default_phone_region()
@@ -35,6 +36,14 @@ def base_url(replaces: str, **options: Any) -> fields.Url:
             "example": "http://127.0.0.1:8080",
         },
         **options,
+    )
+
+
+def api_secret(description: str) -> fields.String:
+    """A required credential (API token, API key): ``crmhub config init`` writes it as
+    ``"env:CRMHUB_<CRM>_<KEY>"``, never as a literal, because the field is marked secret."""
+    return fields.String(
+        required=True, validate=validate.Length(min=1), metadata={"description": description, "secret": True}
     )
 
 

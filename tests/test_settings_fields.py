@@ -48,6 +48,18 @@ def test_bad_values_are_refused_under_their_key(section: dict, key: str) -> None
     assert list(raised.value.messages) == [key]
 
 
+def test_an_api_secret_is_required_non_empty_and_marked_secret() -> None:
+    class Credentials(Schema):
+        api_key = settings_fields.api_secret("The key.")
+
+    assert Credentials().load({"api_key": "k"}) == {"api_key": "k"}
+    assert Credentials().fields["api_key"].metadata == {"description": "The key.", "secret": True}
+    for section in ({}, {"api_key": ""}):
+        with pytest.raises(ValidationError) as raised:
+            Credentials().load(section)
+        assert list(raised.value.messages) == ["api_key"]
+
+
 def test_local_addresses_are_accepted_for_test_servers() -> None:
     assert Section().load({"base_url": "http://127.0.0.1:8080"})["base_url"] == "http://127.0.0.1:8080"
 

@@ -57,10 +57,7 @@ class FreshdeskSettingsSchema(Schema):
         },
     )
     base_url = settings_fields.base_url("the URL requests go to; ticket links still use domain")
-    api_key = fields.String(
-        required=True, validate=validate.Length(min=1),
-        metadata={"description": "An agent's Freshdesk API key (Profile settings > Your API Key).", "secret": True},
-    )
+    api_key = settings_fields.api_secret("An agent's Freshdesk API key (Profile settings > Your API Key).")
     timeout_seconds = settings_fields.timeout_seconds(DEFAULT_TIMEOUT_SECONDS)
     default_phone_region = settings_fields.default_phone_region()
     anonymous_requester_email = fields.Email(

@@ -68,10 +68,7 @@ class KustomerSettingsSchema(Schema):
         },
     )
     base_url = settings_fields.base_url("the API host")
-    api_key = fields.String(
-        required=True, validate=validate.Length(min=1),
-        metadata={"description": "A Kustomer API key (Settings > Security > API Keys), sent as a Bearer token.", "secret": True},
-    )
+    api_key = settings_fields.api_secret("A Kustomer API key (Settings > Security > API Keys), sent as a Bearer token.")
     anonymous_customer_id = fields.String(
         required=True, validate=validate.Length(min=1),
         metadata={

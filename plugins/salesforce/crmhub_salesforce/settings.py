@@ -34,6 +34,11 @@ def _api_name(**kwargs: Any) -> fields.String:
     return fields.String(validate=_API_NAME, **kwargs)
 
 
+def _unset_api_name(description: str, **more: Any) -> fields.String:
+    """An API name that may be left out (None: the preset's value, or none, as ``description`` says)."""
+    return _api_name(load_default=None, allow_none=True, metadata=_about(description, **more))
+
+
 def _optional_api_name(**kwargs: Any) -> fields.String:
     """An API name; ``""`` switches the field off, leaving it out keeps the preset's value."""
     return fields.String(
@@ -156,12 +161,9 @@ class SalesforceSettingsSchema(Schema):
         _api_name(), load_default=lambda: ["Email"],
         metadata=_about("Email fields searched; the first one is written on new contacts."),
     )
-    person_external_id_field = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about(
-            "A field holding the host's end_user.id: matched first, written on new contacts (none by default).",
-            example="Crmhub_End_User_Id__c",
-        ),
+    person_external_id_field = _unset_api_name(
+        "A field holding the host's end_user.id: matched first, written on new contacts (none by default).",
+        example="Crmhub_End_User_Id__c",
     )
     secondary_lookup = fields.Nested(
         SecondaryLookupSchema, load_default=None, allow_none=True,
@@ -187,35 +189,26 @@ class SalesforceSettingsSchema(Schema):
             "The object crmhub writes: Case, Opportunity, or another object whose fields are all named below."
         ),
     )
-    subject_field = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about("The field for the title (default: record_object's preset, Subject for Case).", example="Subject"),
+    subject_field = _unset_api_name(
+        "The field for the title (default: record_object's preset, Subject for Case).", example="Subject",
     )
     subject_max_length = fields.Integer(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1),
         metadata=_about("Titles are cut to this length (default: the preset's, 255 for Case).", example=255),
     )
-    description_field = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about(
-            "The field for the session description (default: the preset's, Description for Case).",
-            example="Description",
-        ),
+    description_field = _unset_api_name(
+        "The field for the session description (default: the preset's, Description for Case).",
+        example="Description",
     )
-    status_field = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about("The status field reopening sets (default: the preset's, Status for Case).", example="Status"),
+    status_field = _unset_api_name(
+        "The status field reopening sets (default: the preset's, Status for Case).", example="Status",
     )
-    closed_field = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about("The record is open while this boolean is false (default: the preset's, IsClosed).", example="IsClosed"),
+    closed_field = _unset_api_name(
+        "The record is open while this boolean is false (default: the preset's, IsClosed).", example="IsClosed",
     )
-    closed_at_field = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about(
-            "The close time the reopen window counts from (default: the preset's, ClosedDate for Case).",
-            example="ClosedDate",
-        ),
+    closed_at_field = _unset_api_name(
+        "The close time the reopen window counts from (default: the preset's, ClosedDate for Case).",
+        example="ClosedDate",
     )
     closed_at_type = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(("datetime", "date")),
@@ -224,17 +217,13 @@ class SalesforceSettingsSchema(Schema):
             example="datetime",
         ),
     )
-    contact_field = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about("The lookup to the matched person (default: the preset's, ContactId).", example="ContactId"),
+    contact_field = _unset_api_name(
+        "The lookup to the matched person (default: the preset's, ContactId).", example="ContactId",
     )
-    person_records_relationship = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about(
-            "The child relationship from person_object to the records through contact_field, used to read a person "
-            "and their records in one query (default: the preset's, Cases for Case; a custom lookup's ends in __r).",
-            example="Cases",
-        ),
+    person_records_relationship = _unset_api_name(
+        "The child relationship from person_object to the records through contact_field, used to read a person "
+        "and their records in one query (default: the preset's, Cases for Case; a custom lookup's ends in __r).",
+        example="Cases",
     )
     origin_field = _optional_api_name(
         metadata=_about(
@@ -273,19 +262,13 @@ class SalesforceSettingsSchema(Schema):
     session_id_field = _api_name(
         load_default=DEFAULT_SESSION_ID_FIELD, metadata=_about("The text field holding crmhub's session id.")
     )
-    upsert_field = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about(
-            "An External ID field: records are created by upsert on it, keyed by the session id (none by default).",
-            example="Crmhub_Session_Id__c",
-        ),
+    upsert_field = _unset_api_name(
+        "An External ID field: records are created by upsert on it, keyed by the session id (none by default).",
+        example="Crmhub_Session_Id__c",
     )
-    tags_field = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about(
-            "A multi-select picklist or text field for tags; without it tags are not written (Salesforce has none).",
-            example="Crmhub_Tags__c",
-        ),
+    tags_field = _unset_api_name(
+        "A multi-select picklist or text field for tags; without it tags are not written (Salesforce has none).",
+        example="Crmhub_Tags__c",
     )
     tags_separator = fields.String(
         load_default=";", validate=validate.Length(min=1),
@@ -301,17 +284,14 @@ class SalesforceSettingsSchema(Schema):
     )
 
     # --- notes for appended sessions ------------------------------------------------------------------
-    note_object = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about("The object of an appended session's note (default: the preset's, CaseComment).", example="CaseComment"),
+    note_object = _unset_api_name(
+        "The object of an appended session's note (default: the preset's, CaseComment).", example="CaseComment",
     )
-    note_parent_field = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about("The note's lookup to the record (default: the preset's, ParentId).", example="ParentId"),
+    note_parent_field = _unset_api_name(
+        "The note's lookup to the record (default: the preset's, ParentId).", example="ParentId",
     )
-    note_body_field = _api_name(
-        load_default=None, allow_none=True,
-        metadata=_about("The note's text field (default: the preset's, CommentBody for Case).", example="CommentBody"),
+    note_body_field = _unset_api_name(
+        "The note's text field (default: the preset's, CommentBody for Case).", example="CommentBody",
     )
     note_title_field = _optional_api_name(
         metadata=_about('The note\'s title field; "" for none (default: the preset\'s, none for Case).', example="Title"),

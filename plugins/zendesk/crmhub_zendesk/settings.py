@@ -43,10 +43,7 @@ class ZendeskSettingsSchema(Schema):
             "example": "admin@acme.example",
         },
     )
-    api_token = fields.String(
-        required=True, validate=validate.Length(min=1),
-        metadata={"description": "A Zendesk API token (Admin Center > Apps and integrations > Zendesk API).", "secret": True},
-    )
+    api_token = settings_fields.api_secret("A Zendesk API token (Admin Center > Apps and integrations > Zendesk API).")
     timeout_seconds = settings_fields.timeout_seconds(DEFAULT_TIMEOUT_SECONDS)
     default_phone_region = settings_fields.default_phone_region()
     queue_groups = fields.Dict(
