@@ -71,16 +71,27 @@ def _permissions(me: Mapping[str, Any]) -> CheckResult:
     return CheckResult("permissions", True, f"role {role}")
 
 
+def _read_one(
+    client: ZendeskClient, name: str, path: str, key: str, what: str, context: str = ""
+) -> Mapping[str, Any] | CheckResult:
+    """The object under ``key`` in the answer to ``GET path``, or the failed check saying why
+    (``context`` ends each reason)."""
+    try:
+        found = client.get(path).get(key)
+    except ZendeskNotFound:
+        return CheckResult(name, False, f"Zendesk has no {what}{context}")
+    except CrmError as error:
+        return CheckResult(name, False, f"{error}{context}")
+    if not isinstance(found, Mapping):
+        return CheckResult(name, False, f"Zendesk's answer for {what} holds no {key}{context}")
+    return found
+
+
 def _ticket_field(client: ZendeskClient, key: str, field_id: int) -> CheckResult:
     name = f"{key} {field_id}"
-    try:
-        field = client.get(f"/ticket_fields/{field_id}.json").get("ticket_field")
-    except ZendeskNotFound:
-        return CheckResult(name, False, f"Zendesk has no ticket field {field_id}")
-    except CrmError as error:
-        return CheckResult(name, False, str(error))
-    if not isinstance(field, Mapping):
-        return CheckResult(name, False, f"Zendesk's answer for ticket field {field_id} holds no ticket_field")
+    field = _read_one(client, name, f"/ticket_fields/{field_id}.json", "ticket_field", f"ticket field {field_id}")
+    if isinstance(field, CheckResult):
+        return field
     title, kind = field.get("title"), field.get("type")
     if kind not in TEXT_FIELD_TYPES:
         return CheckResult(name, False, f"{title!r} is a {kind} field: crmhub writes ids into it, so it must be a text field")
@@ -100,14 +111,9 @@ def _queues_by_group(queue_groups: Mapping[str, int]) -> dict[int, list[str]]:
 def _group(client: ZendeskClient, group_id: int, queues: list[str]) -> CheckResult:
     name = f"group {group_id}"
     mapped = f"queue_groups: {', '.join(queues)}"
-    try:
-        group = client.get(f"/groups/{group_id}.json").get("group")
-    except ZendeskNotFound:
-        return CheckResult(name, False, f"Zendesk has no group {group_id} ({mapped})")
-    except CrmError as error:
-        return CheckResult(name, False, f"{error} ({mapped})")
-    if not isinstance(group, Mapping):
-        return CheckResult(name, False, f"Zendesk's answer for group {group_id} holds no group ({mapped})")
+    group = _read_one(client, name, f"/groups/{group_id}.json", "group", f"group {group_id}", f" ({mapped})")
+    if isinstance(group, CheckResult):
+        return group
     if group.get("deleted"):
         return CheckResult(name, False, f"group {group.get('name')!r} is deleted ({mapped})")
     return CheckResult(name, True, f"{group.get('name')!r} ({mapped})")
