@@ -24,6 +24,7 @@ from typing import Any
 
 from bench import noop_crm
 from bench.events import START, event, session_fields
+from bench.verdict import handle_all, ratio_verdict
 
 TARGET = 1.3
 TOKEN = "TEMPLATE"
@@ -110,13 +111,8 @@ def measured_events(round_number: int, sessions: int, history: int) -> list[dict
 
 def time_events(store: Path, events: list[dict[str, Any]]) -> tuple[float, dict[str, int]]:
     dispatcher = noop_crm.dispatcher(store, RULES)
-    actions: dict[str, int] = {}
     try:
-        started = time.perf_counter()
-        for item in events:
-            action = dispatcher.handle(item).action
-            actions[action] = actions.get(action, 0) + 1
-        return time.perf_counter() - started, actions
+        return handle_all(dispatcher, events)
     finally:
         dispatcher.close()
 
@@ -147,11 +143,10 @@ def run(quick: bool, progress: Callable[[str], None] = lambda _: None) -> dict[s
     small_cost, big_cost = statistics.median(per_event[SMALL]), statistics.median(per_event[big])
     ratio = big_cost / small_cost
     return {
-        "title": f"History growth: {big:,} sessions stored vs {SMALL:,}",
-        "target": f"ratio <= {TARGET}",
-        "ratio": round(ratio, 3),
-        "met": ratio <= TARGET,
-        "figures": {"crmhub": f"{big_cost * 1000:.2f} ms/ev", "baseline": f"{small_cost * 1000:.2f} ms/ev"},
+        **ratio_verdict(
+            f"History growth: {big:,} sessions stored vs {SMALL:,}", ratio, TARGET,
+            f"{big_cost * 1000:.2f} ms/ev", f"{small_cost * 1000:.2f} ms/ev",
+        ),
         "crmhub": {"ms_per_event": round(big_cost * 1000, 3), "sessions_stored": big, "actions": actions[big]},
         "baseline": {"ms_per_event": round(small_cost * 1000, 3), "sessions_stored": SMALL, "actions": actions[SMALL]},
         "stores": {str(size): info for size, info in built.items()},

@@ -26,6 +26,7 @@ import requests
 from bench.crms import zendesk
 from bench.events import call_stream
 from bench.fake_http import server_process
+from bench.verdict import handle_all, ratio_verdict
 from crmhub import Dispatcher
 
 LATENCY = 0.005
@@ -48,14 +49,8 @@ def crmhub_run(events: list[dict[str, Any]], url: str, folder: Path) -> tuple[fl
         "store": {"url": f"sqlite:///{folder / 'state.db'}"},
     }
     environ = {"CRMHUB_LOAD_PLUGINS": f"builtin,{zendesk.NAME}", **zendesk.ENVIRON}
-    actions: dict[str, int] = {}
     with Dispatcher.from_config(config, environ=environ) as dispatcher:
-        started = time.perf_counter()
-        for item in events:
-            action = dispatcher.handle(item).action
-            actions[action] = actions.get(action, 0) + 1
-        elapsed = time.perf_counter() - started
-    return elapsed, actions
+        return handle_all(dispatcher, events)
 
 
 def baseline_run(log: list[dict[str, Any]], url: str) -> float:
@@ -107,11 +102,10 @@ def run(quick: bool, progress: Callable[[str], None] = lambda _: None) -> dict[s
     crmhub_median = statistics.median(r["crmhub_seconds"] for r in results)
     baseline_median = statistics.median(r["baseline_seconds"] for r in results)
     return {
-        "title": "Overhead on the HTTP path (Zendesk, 5 ms per call)",
-        "target": f"ratio <= {TARGET}",
-        "ratio": round(ratio, 3),
-        "met": ratio <= TARGET,
-        "figures": {"crmhub": f"{crmhub_median:.2f} s", "baseline": f"{baseline_median:.2f} s"},
+        **ratio_verdict(
+            "Overhead on the HTTP path (Zendesk, 5 ms per call)", ratio, TARGET,
+            f"{crmhub_median:.2f} s", f"{baseline_median:.2f} s",
+        ),
         "crmhub": {"seconds_median": round(crmhub_median, 4), "ms_per_event": round(crmhub_median / len(events) * 1000, 3)},
         "baseline": {"seconds_median": round(baseline_median, 4), "ms_per_call": round(baseline_median / calls * 1000, 3)},
         "rounds": [{**r, "ratio": round(r["crmhub_seconds"] / r["baseline_seconds"], 3)} for r in results],

@@ -25,6 +25,7 @@ from typing import Any
 from bench import noop_crm
 from bench.events import call_stream, write_jsonl
 from bench.settings_file import write_settings
+from bench.verdict import ratio_verdict
 
 TARGET = 1.2
 SHARED_MEMORY = Path("/dev/shm")
@@ -79,11 +80,10 @@ def run(quick: bool, progress: Callable[[str], None] = lambda _: None) -> dict[s
     large = measure(big_count, progress)
     ratio = large["peak_rss_mib"] / small["peak_rss_mib"]
     return {
-        "title": f"Memory: peak RSS replaying {large['events']:,} events vs {small['events']:,}",
-        "target": f"ratio <= {TARGET}",
-        "ratio": round(ratio, 3),
-        "met": ratio <= TARGET,
-        "figures": {"crmhub": f"{large['peak_rss_mib']} MiB", "baseline": f"{small['peak_rss_mib']} MiB"},
+        **ratio_verdict(
+            f"Memory: peak RSS replaying {large['events']:,} events vs {small['events']:,}", ratio, TARGET,
+            f"{large['peak_rss_mib']} MiB", f"{small['peak_rss_mib']} MiB",
+        ),
         "crmhub": large,
         "baseline": small,
         "params": {"crm": "noop (bench/noop_cli.py)", "workers": 1, "rules": RULES, "output": "/dev/null"},

@@ -18,6 +18,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from bench.verdict import ratio_verdict
+
 TARGET = 1.5
 BASELINE = [sys.executable, "-c", "import click, requests"]
 
@@ -56,11 +58,9 @@ def run(quick: bool, progress: Callable[[str], None] = lambda _: None) -> dict[s
     crmhub_median, baseline_median = statistics.median(crmhub_times), statistics.median(baseline_times)
     ratio = crmhub_median / baseline_median
     return {
-        "title": "Start-up: crmhub --help",
-        "target": f"ratio <= {TARGET}",
-        "ratio": round(ratio, 3),
-        "met": ratio <= TARGET,
-        "figures": {"crmhub": f"{crmhub_median * 1000:.0f} ms", "baseline": f"{baseline_median * 1000:.0f} ms"},
+        **ratio_verdict(
+            "Start-up: crmhub --help", ratio, TARGET, f"{crmhub_median * 1000:.0f} ms", f"{baseline_median * 1000:.0f} ms"
+        ),
         "crmhub": {"median_ms": round(crmhub_median * 1000, 1), "min_ms": round(min(crmhub_times) * 1000, 1)},
         "baseline": {"median_ms": round(baseline_median * 1000, 1), "min_ms": round(min(baseline_times) * 1000, 1)},
         "params": {

@@ -25,6 +25,7 @@ from typing import Any
 
 from bench import noop_crm
 from bench.events import call_stream
+from bench.verdict import handle_all, ratio_verdict
 
 TARGET = 2.0
 RULES = {"append_to_open_record": True}
@@ -46,13 +47,8 @@ def crmhub_run(events: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
         return open_transaction()
 
     dispatcher.store.transaction = counted
-    actions: dict[str, int] = {}
     try:
-        started = time.perf_counter()
-        for item in events:
-            action = dispatcher.handle(item).action
-            actions[action] = actions.get(action, 0) + 1
-        seconds = time.perf_counter() - started
+        seconds, actions = handle_all(dispatcher, events)
     finally:
         dispatcher.close()
     return {"seconds": seconds, "transactions": transactions, "actions": actions}
@@ -93,11 +89,10 @@ def measure(sessions: int, rounds: int, progress: Callable[[str], None] = lambda
     crmhub_seconds = statistics.median(r["seconds"] for r in results)
     baseline_seconds = statistics.median(r["baseline_seconds"] for r in results)
     return {
-        "title": "Core throughput (no-op CRM, SQLite store)",
-        "target": f"ratio <= {TARGET}",
-        "ratio": round(ratio, 3),
-        "met": ratio <= TARGET,
-        "figures": {"crmhub": f"{len(events) / crmhub_seconds:.0f} ev/s", "baseline": f"{len(events) / baseline_seconds:.0f} ev/s"},
+        **ratio_verdict(
+            "Core throughput (no-op CRM, SQLite store)", ratio, TARGET,
+            f"{len(events) / crmhub_seconds:.0f} ev/s", f"{len(events) / baseline_seconds:.0f} ev/s",
+        ),
         "crmhub": {
             "events_per_second": round(len(events) / crmhub_seconds, 1),
             "transactions_per_event": round(results[0]["transactions"] / len(events), 3),
