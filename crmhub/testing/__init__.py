@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "ConnectorSuite": "crmhub.testing.suite",
     "FixtureError": "crmhub.testing.fixtures",
+    "run_check_crm": "crmhub.testing.checks",
     "load_fixture": "crmhub.testing.fixtures",
     "exchange": "crmhub.testing.fixtures",
     "fixture": "crmhub.testing.fixtures",
@@ -33,6 +34,7 @@ __all__ = [*_EXPORTS, "samples"]
 
 if TYPE_CHECKING:
     from crmhub.testing import samples
+    from crmhub.testing.checks import run_check_crm
     from crmhub.testing.credentials import scan_for_credentials
     from crmhub.testing.fixtures import FixtureError, exchange, fixture, load_fixture
     from crmhub.testing.plugin_helper import register_plugin

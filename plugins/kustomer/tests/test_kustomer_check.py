@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from crmhub.core.models import CheckResult
-from crmhub.plugins import load_plugins
-from crmhub.testing import replay, scan_for_credentials
+from crmhub.testing import run_check_crm, scan_for_credentials
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
 KEY = "test-api-key-never-shown"
@@ -18,12 +17,7 @@ ROUTED = {"queues": {"q-42": {"queue": QUEUE, "team": TEAM}, "q-43": {"queue": Q
 
 
 def run_checks(fixture: Path | dict[str, Any], **settings: Any) -> list[CheckResult]:
-    hooks = load_plugins({"CRMHUB_LOAD_PLUGINS": "kustomer"}).hooks.for_crm("kustomer")
-    section = hooks.settings_schema().load({**BASE, **settings})
-    with replay(fixture):
-        results = hooks.check_crm(hooks.client(section, Path(".")), section)
-    assert all(KEY not in result.detail for result in results)
-    return results
+    return run_check_crm("kustomer", {**BASE, **settings}, fixture, secrets=(KEY,))
 
 
 def test_every_check_passes_and_a_queue_shared_by_two_leaf_queues_is_read_once() -> None:

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from crmhub.core.models import CheckResult
-from crmhub.plugins import load_plugins
-from crmhub.testing import replay
+from crmhub.testing import run_check_crm
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
 BASE = {"client_id": "test-client-id", "client_secret": "test-client-secret", "login_url": "https://acme.my.salesforce.com"}
@@ -21,12 +20,7 @@ MAPPED = {
 
 
 def run_checks(fixture: Path | dict[str, Any], **settings: Any) -> list[CheckResult]:
-    hooks = load_plugins({"CRMHUB_LOAD_PLUGINS": "salesforce"}).hooks.for_crm("salesforce")
-    section = hooks.settings_schema().load({**BASE, **settings})
-    with replay(fixture):
-        results = hooks.check_crm(hooks.client(section, Path(".")), section)
-    assert all("test-client-secret" not in r.detail and "test-access-token" not in r.detail for r in results)
-    return results
+    return run_check_crm("salesforce", {**BASE, **settings}, fixture, secrets=("test-client-secret", "test-access-token"))
 
 
 def test_every_check_passes() -> None:

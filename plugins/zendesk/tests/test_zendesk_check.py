@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from crmhub.core.models import CheckResult
-from crmhub.plugins import load_plugins
-from crmhub.testing import replay
+from crmhub.testing import run_check_crm
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
 TOKEN = "test-token-never-shown"
@@ -21,12 +20,7 @@ MAPPED = {
 
 
 def run_checks(fixture: Path | dict[str, Any], **settings: Any) -> list[CheckResult]:
-    hooks = load_plugins({"CRMHUB_LOAD_PLUGINS": "zendesk"}).hooks.for_crm("zendesk")
-    section = hooks.settings_schema().load({**BASE, **settings})
-    with replay(fixture):
-        results = hooks.check_crm(hooks.client(section, Path(".")), section)
-    assert all(TOKEN not in result.detail for result in results)
-    return results
+    return run_check_crm("zendesk", {**BASE, **settings}, fixture, secrets=(TOKEN,))
 
 
 def test_every_check_passes_and_a_group_shared_by_two_queues_is_read_once() -> None:
