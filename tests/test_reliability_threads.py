@@ -15,6 +15,7 @@ from crmhub import Dispatcher
 from crmhub.local_records import LocalRecords
 from tests.eventkit import EventFactory, end_user, local_settings
 from tests.reliability_report import count
+from tests.threads import run_in_threads
 
 THREADS = 8
 END_USERS = 4
@@ -35,31 +36,22 @@ def test_eight_threads_make_one_record_per_end_user_and_append_the_rest(tmp_path
     sent: list[dict[str, Any]] = []
     sent_lock = threading.Lock()
     outcomes: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    errors: list[BaseException] = []
     start = threading.Barrier(THREADS)
 
     with Dispatcher.from_config(local_settings(tmp_path, append_to_open_record=True), environ={}) as dispatcher:
         def run(worker: int) -> None:
             chance = random.Random(worker)
-            try:
-                start.wait(timeout=30)
-                for session in sessions[worker::THREADS]:  # each session's events in order, in one thread
-                    for event in scripts[session]:
-                        outcome = dispatcher.handle(event).to_dict()
-                        with sent_lock:
-                            outcomes[session].append(outcome)
-                            sent.append(event)
-                            again = chance.choice(sent)
-                        dispatcher.handle(again)  # a redelivery, often of another thread's session
-            except BaseException as error:  # reported by the main thread
-                errors.append(error)
+            start.wait(timeout=30)
+            for session in sessions[worker::THREADS]:  # each session's events in order, in one thread
+                for event in scripts[session]:
+                    outcome = dispatcher.handle(event).to_dict()
+                    with sent_lock:
+                        outcomes[session].append(outcome)
+                        sent.append(event)
+                        again = chance.choice(sent)
+                    dispatcher.handle(again)  # a redelivery, often of another thread's session
 
-        threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not any(t.is_alive() for t in threads) and not errors, errors
+        run_in_threads(run, THREADS)
         states = {s: dispatcher.session(s).to_dict() for s in sessions}
 
     records = LocalRecords(tmp_path / "records.db").all()

@@ -18,6 +18,7 @@ import pytest
 from crmhub.core.models import CrmRecord
 from crmhub.core.rules import SessionState
 from crmhub.core.store import Arrival, Store, open_store
+from tests.threads import run_in_threads
 from tests.pg_server import fresh_schema
 
 AT = datetime(2026, 11, 25, 9, 30, 5, tzinfo=timezone.utc)
@@ -375,28 +376,18 @@ class TestStoreContract:
         threads, rounds = 4, 25
         with store.transaction() as tx:
             tx.put_session("counter", SessionState(session_fields={"id": "counter", "channel": "chat"}))
-        errors: list[BaseException] = []
 
         def writer(number: int) -> None:
-            try:
-                for round_ in range(rounds):
-                    with store.transaction() as tx:
-                        state = tx.get_session("counter")
-                        tx.put_session(
-                            "counter",
-                            SessionState(session_fields=state.session_fields, consumer_messages=state.consumer_messages + 1),
-                        )
-                        tx.enqueue(f"s-{number}", f"e-{number}-{round_}", {"n": round_}, "")
-            except BaseException as error:  # reported to the main thread below
-                errors.append(error)
+            for round_ in range(rounds):
+                with store.transaction() as tx:
+                    state = tx.get_session("counter")
+                    tx.put_session(
+                        "counter",
+                        SessionState(session_fields=state.session_fields, consumer_messages=state.consumer_messages + 1),
+                    )
+                    tx.enqueue(f"s-{number}", f"e-{number}-{round_}", {"n": round_}, "")
 
-        workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(timeout=120)
-        assert not any(worker.is_alive() for worker in workers)
-        assert errors == []
+        run_in_threads(writer, threads)
         with store.transaction() as tx:
             assert tx.get_session("counter").consumer_messages == threads * rounds
             assert len(tx.pending_work()) == threads * rounds
@@ -408,28 +399,18 @@ class TestStoreContract:
         and create it, only the first does; the others, waiting, find it made."""
         threads, sessions = 4, 10
         created: list[str] = []
-        errors: list[BaseException] = []
 
-        def creator() -> None:
-            try:
-                for number in range(sessions):
-                    session_id = f"chat-{number}"
-                    with store.transaction() as tx:
-                        made = tx.get_session(session_id) is None
-                        if made:
-                            tx.put_session(session_id, SessionState(session_fields={"id": session_id, "channel": "chat"}))
+        def creator(_: int) -> None:
+            for number in range(sessions):
+                session_id = f"chat-{number}"
+                with store.transaction() as tx:
+                    made = tx.get_session(session_id) is None
                     if made:
-                        created.append(session_id)
-            except BaseException as error:  # reported to the main thread below
-                errors.append(error)
+                        tx.put_session(session_id, SessionState(session_fields={"id": session_id, "channel": "chat"}))
+                if made:
+                    created.append(session_id)
 
-        workers = [threading.Thread(target=creator) for _ in range(threads)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(timeout=120)
-        assert not any(worker.is_alive() for worker in workers)
-        assert errors == []
+        run_in_threads(creator, threads)
         assert sorted(created) == sorted(f"chat-{number}" for number in range(sessions))
 
     def test_an_advisory_lock_nests_and_is_released_even_by_an_error(self, store):
